@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for Fieldcast: system packages (a CJK font for the overlays; ffmpeg and
+# Chromium too when asked for the test suite), then a virtualenv in .venv with the project in it.
+# Usage: scripts/setup.sh [demo|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-demo}"
+
+need=()
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+if [ "$what" = test ]; then
+  command -v ffmpeg >/dev/null || need+=(ffmpeg)
+  command -v chromium >/dev/null || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+extras=""
+[ "$what" = test ] && extras="[test]"
+stamp=".venv/.installed-$what-$(cat pyproject.toml | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".$extras"
+  touch "$stamp"
+fi

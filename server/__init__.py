@@ -1,0 +1,1 @@
+"""Fieldcast: the application (wiring, transports, domain, persistence)."""

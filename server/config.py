@@ -1,0 +1,70 @@
+"""The one Settings class. Built once in the CLI, passed to create_app, kept under an AppKey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Defaults serve a laptop with no services."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDCAST_", env_nested_delimiter="__")
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # The address people use to reach this server; printed by `demo` and used in invite links.
+    public_url: str = ""
+
+    database_url: str = "sqlite:///./fieldcast.db"
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    web_dir: Path = _REPO_ROOT / "web"
+
+    # WebRTC/ICE. An empty list means no STUN/TURN at all (aiortc would otherwise ask a public
+    # STUN server). Each entry is a URL: stun:host:port or turn:user:pass@host:port.
+    ice_servers: list[str] = Field(default_factory=list)
+    # Addresses to advertise instead of the machine's own (1:1 NAT, a cloud VM's public IP).
+    ice_public_ips: list[str] = Field(default_factory=list)
+    # aioice never offers 127.0.0.1; tests and single-machine setups want it.
+    ice_include_loopback: bool = False
+
+    # Media defaults for new rooms.
+    video_bitrate: int = 2_500_000
+    keyframe_interval_s: float = 2.0
+    # A publisher with no frame for this long is gone: the room shows its stand-by picture.
+    publisher_timeout_s: float = 1.5
+    # Per-viewer packet queue (video packets); a viewer that falls this far behind skips to the next
+    # keyframe instead of growing memory.
+    viewer_queue_packets: int = 90
+    # Joins within this window share one forced keyframe.
+    keyframe_min_interval_s: float = 0.5
+
+    # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
+    demo_room_id: str = "demo-farm"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,23 @@
+"""The interfaces the domain needs from the outside (persistence, clock)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .accounts.tokens import ApiToken
+from .rooms import Room
+
+
+class RoomRepository(Protocol):
+    async def get(self, room_id: str) -> Room | None: ...
+    async def list(self) -> list[Room]: ...
+    async def add(self, room: Room) -> None:
+        """Raises Conflict when the id is taken."""
+    async def save(self, room: Room) -> None: ...
+    async def delete(self, room_id: str) -> bool: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: ApiToken) -> ApiToken: ...
+    async def find_by_hash(self, token_hash: str) -> ApiToken | None: ...
+    async def revoke(self, token_id: int) -> bool: ...

@@ -1,0 +1,1 @@
+"""SQLModel tables and repositories. The only package that knows about SQL."""
