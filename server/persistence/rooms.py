@@ -38,7 +38,7 @@ def _to_row(room: Room) -> RoomRow:
         orientation=room.orientation.value,
         stream_key_hash=room.stream_key_hash,
         demo_source=room.demo_source,
-        created_at=room.created_at.astimezone(UTC).replace(tzinfo=None),
+        created_at=room.created_at.astimezone(UTC),
     )
 
 

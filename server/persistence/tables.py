@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
 
@@ -16,7 +17,7 @@ class RoomRow(SQLModel, table=True):
     orientation: str = Field(max_length=16)
     stream_key_hash: str = Field(max_length=64)
     demo_source: bool = False
-    created_at: datetime
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 class ApiTokenRow(SQLModel, table=True):
@@ -26,5 +27,5 @@ class ApiTokenRow(SQLModel, table=True):
     label: str = Field(max_length=80)
     role: str = Field(max_length=16)
     token_hash: str = Field(max_length=64, unique=True, index=True)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
     revoked: bool = False

@@ -33,7 +33,7 @@ class SqlTokenRepository:
             label=token.label,
             role=token.role.value,
             token_hash=token.token_hash,
-            created_at=token.created_at.astimezone(UTC).replace(tzinfo=None),
+            created_at=token.created_at.astimezone(UTC),
             revoked=token.revoked,
         )
         async with self.db.session() as session:

@@ -1,0 +1,77 @@
+"""create_app(settings) -> the aiohttp Application. Every resource is a cleanup context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from streams.manager import MediaServer
+
+from .config import Settings
+from .http import health, pages, rooms, whep, whip
+from .http.cors import cors_middleware
+from .http.errors import error_middleware
+from .http.keys import DATABASE, MEDIA, ROOMS, SETTINGS, TOKENS
+from .media import ice_options, open_live_room
+from .persistence.db import Database
+from .persistence.rooms import SqlRoomRepository
+from .persistence.tokens import SqlTokenRepository
+from .realtime.server import Realtime
+
+logger = logging.getLogger(__name__)
+
+REALTIME = web.AppKey("realtime", Realtime)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[SETTINGS].database_url)
+    await db.create_schema()
+    app[DATABASE] = db
+    app[ROOMS] = SqlRoomRepository(db)
+    app[TOKENS] = SqlTokenRepository(db)
+    app[REALTIME].rooms = app[ROOMS]
+    yield
+    await db.close()
+
+
+async def _media(app: web.Application) -> AsyncIterator[None]:
+    realtime = app[REALTIME]
+    media = MediaServer(ice_options(app[SETTINGS]), on_presence=realtime.on_presence)
+    app[MEDIA] = media
+    yield
+    await media.close()
+
+
+async def _demo_room(app: web.Application) -> AsyncIterator[None]:
+    """Rooms with a demo source run from start-up, so the first viewer sees a picture at once."""
+    for room in await app[ROOMS].list():
+        if room.demo_source:
+            await open_live_room(app, room)
+    yield
+
+
+async def _close_peers(app: web.Application) -> None:
+    # Peer connections close on shutdown, before the cleanup contexts tear the rooms down.
+    media = app.get(MEDIA)
+    if media is not None:
+        for session in list(media.sessions.values()):
+            await session.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware, error_middleware], client_max_size=8 * 1024**2)
+    app[SETTINGS] = settings
+    realtime = Realtime(settings)
+    app[REALTIME] = realtime
+    realtime.attach(app)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_media)
+    app.cleanup_ctx.append(_demo_room)
+    app.on_shutdown.append(_close_peers)
+    for module in (health, rooms, whip, whep, pages):
+        app.add_routes(module.routes)
+    app.router.add_static("/static/", settings.web_dir, show_index=False, append_version=False)
+    return app
+

@@ -1,0 +1,164 @@
+"""`fieldcast serve|demo|room|token`: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from .app import create_app
+from .config import Settings
+from .domain.accounts.roles import Role
+from .domain.accounts.tokens import ApiToken, hash_secret, new_secret
+from .domain.errors import DomainError
+from .domain.rooms import Orientation, new_room, rotate_stream_key
+from .logs import configure_logging
+from .persistence.db import Database
+from .persistence.rooms import SqlRoomRepository
+from .persistence.tokens import SqlTokenRepository
+
+logger = logging.getLogger("fieldcast")
+
+DEMO_TITLE = "高山有机番茄 现摘现发"
+DEMO_BRAND = "青禾农场"
+
+
+def _serve(settings: Settings, banner: list[str] | None = None) -> None:
+    app = create_app(settings)
+
+    async def _print_banner(_app: web.Application) -> None:
+        for line in banner or []:
+            print(line, flush=True)
+
+    app.on_startup.append(_print_banner)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+
+
+async def _ensure_demo_room(settings: Settings) -> str:
+    """The demo room exists, with a fresh stream key (printed, since only its hash is kept)."""
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        repo = SqlRoomRepository(db)
+        room = await repo.get(settings.demo_room_id)
+        if room is None:
+            room, key = new_room(
+                settings.demo_room_id, DEMO_TITLE, brand=DEMO_BRAND, demo_source=True
+            )
+            await repo.add(room)
+        else:
+            room, key = rotate_stream_key(room)
+            await repo.save(room)
+        return key
+    finally:
+        await db.close()
+
+
+async def _room_command(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        repo = SqlRoomRepository(db)
+        if args.room_cmd == "create":
+            room, key = new_room(
+                args.id, args.title, brand=args.brand, orientation=Orientation(args.orientation)
+            )
+            await repo.add(room)
+            print(f"room {room.id} created ({room.orientation.value} {room.size[0]}x{room.size[1]})")
+            print(f"stream key (shown once): {key}")
+            print(f"watch:   {settings.base_url()}/r/{room.id}")
+            print(f"publish: {settings.base_url()}/studio/{room.id}#key={key}")
+        elif args.room_cmd == "list":
+            for room in await repo.list():
+                print(f"{room.id}\t{room.orientation.value}\t{room.brand}\t{room.title}")
+        elif args.room_cmd == "rotate-key":
+            room = await repo.get(args.id)
+            if room is None:
+                print(f"no room {args.id!r}", file=sys.stderr)
+                return 1
+            room, key = rotate_stream_key(room)
+            await repo.save(room)
+            print(f"new stream key for {room.id} (shown once): {key}")
+        return 0
+    finally:
+        await db.close()
+
+
+async def _token_command(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        secret = new_secret("fc")
+        token = await SqlTokenRepository(db).add(
+            ApiToken(None, args.label, Role(args.role), hash_secret(secret), datetime.now(UTC))
+        )
+        print(f"{token.role.value} API token #{token.id} ({token.label}), shown once:")
+        print(secret)
+        return 0
+    finally:
+        await db.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fieldcast", description="Fieldcast live-commerce server")
+    parser.add_argument("--host", help="listen address (FIELDCAST_HOST)")
+    parser.add_argument("--port", type=int, help="listen port (FIELDCAST_PORT)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server")
+    sub.add_parser("demo", help="run the server with the demo farm room")
+    room = sub.add_parser("room", help="manage rooms")
+    room_sub = room.add_subparsers(dest="room_cmd", required=True)
+    create = room_sub.add_parser("create", help="create a room and print its stream key")
+    create.add_argument("id")
+    create.add_argument("--title", required=True)
+    create.add_argument("--brand", default="")
+    create.add_argument("--orientation", choices=[o.value for o in Orientation], default="portrait")
+    room_sub.add_parser("list")
+    rotate = room_sub.add_parser("rotate-key", help="issue a new stream key; the old one stops working")
+    rotate.add_argument("id")
+    token = sub.add_parser("token", help="create an API token")
+    token.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
+    token.add_argument("--label", default="cli")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.command == "serve":
+            _serve(settings)
+        elif args.command == "demo":
+            if settings.is_sqlite and settings.database_url == "sqlite:///./fieldcast.db":
+                settings = settings.model_copy(update={"database_url": "sqlite:///./data/fieldcast-demo.db"})
+            if not settings.ice_servers and not settings.ice_include_loopback:
+                # The demo is usually watched on the same machine: offer 127.0.0.1 too.
+                settings = settings.model_copy(update={"ice_include_loopback": True})
+            key = asyncio.run(_ensure_demo_room(settings))
+            base = settings.base_url()
+            room = settings.demo_room_id
+            _serve(settings, [
+                "",
+                "  Fieldcast demo is running.",
+                f"  Watch:   {base}/r/{room}",
+                f"  Go live: {base}/studio/{room}#key={key}",
+                f"  OBS (WHIP): server {base}/whip/{room}  bearer token {key}",
+                "",
+            ])
+        elif args.command == "room":
+            sys.exit(asyncio.run(_room_command(settings, args)))
+        elif args.command == "token":
+            sys.exit(asyncio.run(_token_command(settings, args)))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Thin aiohttp handlers, one file per resource."""

@@ -1,0 +1,17 @@
+"""Typed Application keys: the app's state, no singletons."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from streams.manager import MediaServer
+
+from ..config import Settings
+from ..domain.ports import RoomRepository, TokenRepository
+from ..persistence.db import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+ROOMS = web.AppKey("rooms", RoomRepository)
+TOKENS = web.AppKey("tokens", TokenRepository)
+MEDIA = web.AppKey("media", MediaServer)

@@ -1,0 +1,1 @@
+"""Socket.IO: everything live between browsers and the server."""

@@ -1,0 +1,1 @@
+"""The media plane: ingest (WHIP), the room pipeline (composite + one encode), egress (WHEP)."""

@@ -1,0 +1,1 @@
+"""Egress: how the room's encoded stream leaves the server."""

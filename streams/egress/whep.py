@@ -1,0 +1,75 @@
+"""WHEP egress: any WHEP player watches a room.
+
+Each viewer's senders get the room's encoded packets (no per-viewer encoder). aiortc ignores PLI on
+that pass-through path, so each sender's keyframe request is routed to the room's encoder, which
+rate-limits them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCRtpCodecCapability, RTCRtpSender
+
+from ..errors import BadOffer
+from ..options import IceOptions
+from ..peer import PeerSession
+from ..room import LiveRoom
+
+logger = logging.getLogger(__name__)
+
+_WANTED = {"video": "video/H264", "audio": "audio/opus"}
+
+
+def _codecs(kind: str) -> list[RTCRtpCodecCapability]:
+    return [
+        c
+        for c in RTCRtpSender.getCapabilities(kind).codecs
+        if c.mimeType.lower() == _WANTED[kind].lower()
+        # The room's encoder makes constrained baseline, packetization-mode 1.
+        and (kind != "video" or c.parameters.get("packetization-mode") == "1")
+    ]
+
+
+class WhepSession(PeerSession):
+    kind = "whep"
+
+    def __init__(self, room: LiveRoom, ice: IceOptions, on_closed: Callable[[WhepSession], None]) -> None:
+        super().__init__(room.spec.room_id, ice)
+        self.room = room
+        self._on_closed = on_closed
+        self.tracks = room.viewer_tracks()
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def start(self, offer: str) -> str:
+        # The sending transceivers exist before the offer is applied: aiortc binds the offer's
+        # m-lines to them and negotiates codecs against their preferences (H.264 and Opus only,
+        # the codecs the room encodes in), raising if the viewer supports neither.
+        for track in self.tracks:
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(_codecs(track.kind))
+            if track.kind == "video":
+                # Route the viewer's PLI/FIR to the room encoder (aiortc would only set a flag
+                # that the packet path never reads).
+                transceiver.sender._send_keyframe = self.room.request_keyframe  # type: ignore[method-assign]
+        await self._apply_offer(offer)
+        if not any(t.mid is not None for t in self.pc.getTransceivers()):
+            raise BadOffer("the offer asks for no video or audio we can send")
+        answer = await self._answer()
+        logger.info("viewer connected", extra={"room": self.room_id, "peer": self.id})
+        return answer
+
+    async def _on_state(self) -> None:
+        state = self.pc.connectionState
+        logger.debug("viewer %s", state, extra={"room": self.room_id, "peer": self.id})
+        if state in ("failed", "closed"):
+            await self.close()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        for track in self.tracks:
+            track.stop()
+        await super().close()
+        self._on_closed(self)

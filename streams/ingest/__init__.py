@@ -1,0 +1,1 @@
+"""Ingest: how a host's picture and sound reach the room."""

@@ -1,0 +1,123 @@
+"""The media server: the live rooms of this node and the WHIP/WHEP sessions into and out of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from .egress.whep import WhepSession
+from .errors import PublisherBusy, UnknownSession
+from .ingest.whip import WhipSession
+from .ice import apply_host_policy
+from .options import IceOptions, MediaOptions
+from .peer import PeerSession
+from .room import LiveRoom, Presence, RoomSpec
+
+logger = logging.getLogger(__name__)
+
+
+class MediaServer:
+    def __init__(self, ice: IceOptions, on_presence: Callable[[Presence], None] | None = None) -> None:
+        self.ice = ice
+        apply_host_policy(ice)
+        self.rooms: dict[str, LiveRoom] = {}
+        self.sessions: dict[str, PeerSession] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._on_presence = on_presence
+        self._watchdog: asyncio.Task[None] | None = None
+
+    # -- rooms ----------------------------------------------------------------------------------
+
+    def open_room(self, spec: RoomSpec, options: MediaOptions) -> LiveRoom:
+        """The room's pipeline, started if it is not running (restarted if it failed)."""
+        room = self.rooms.get(spec.room_id)
+        if room is None or (room.options.width, room.options.height) != (options.width, options.height):
+            if room is not None:
+                asyncio.ensure_future(self._retire(room))
+            room = LiveRoom(spec, options, asyncio.get_running_loop())
+            if self._on_presence is not None:
+                room.listeners.append(self._on_presence)
+            self.rooms[spec.room_id] = room
+            room.start()
+        elif not room.running:
+            logger.warning("restarting room pipeline", extra={"room": spec.room_id})
+            room.start()
+        if self._watchdog is None:
+            self._watchdog = asyncio.ensure_future(self._watch_rooms())
+        return room
+
+    async def _retire(self, room: LiveRoom) -> None:
+        for session in [s for s in self.sessions.values() if s.room_id == room.spec.room_id]:
+            await session.close()
+        await room.stop()
+
+    async def close_room(self, room_id: str) -> None:
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            await self._retire(room)
+
+    async def _watch_rooms(self) -> None:
+        # A room whose pipeline died restarts on its own; its viewers stay connected.
+        while True:
+            await asyncio.sleep(1.0)
+            for room in list(self.rooms.values()):
+                if room.failed is not None:
+                    logger.warning("room pipeline died; restarting", extra={"room": room.spec.room_id})
+                    room.start()
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def publish(self, room: LiveRoom, offer: str, *, takeover: bool = False) -> tuple[WhipSession, str]:
+        lock = self._locks.setdefault(room.spec.room_id, asyncio.Lock())
+        async with lock:
+            current = self.sessions.get(room.publisher or "")
+            if current is not None and not current.closed:
+                if not takeover:
+                    raise PublisherBusy("someone is already live in this room")
+                logger.info("publisher taken over", extra={"room": room.spec.room_id, "peer": current.id})
+                await current.close()
+            session = WhipSession(room, self.ice, self._forget)
+            try:
+                answer = await session.start(offer)
+            except BaseException:
+                await session.close()
+                raise
+            self.sessions[session.id] = session
+            return session, answer
+
+    async def watch(self, room: LiveRoom, offer: str) -> tuple[WhepSession, str]:
+        session = WhepSession(room, self.ice, self._forget)
+        try:
+            answer = await session.start(offer)
+        except BaseException:
+            await session.close()
+            raise
+        self.sessions[session.id] = session
+        self._count_viewers(room.spec.room_id)
+        return session, answer
+
+    def session(self, room_id: str, session_id: str, kind: str) -> PeerSession:
+        session = self.sessions.get(session_id)
+        if session is None or session.room_id != room_id or session.kind != kind or session.closed:
+            raise UnknownSession("no such session (it may have ended)")
+        return session
+
+    def _forget(self, session: PeerSession) -> None:
+        self.sessions.pop(session.id, None)
+        if session.kind == "whep":
+            self._count_viewers(session.room_id)
+
+    def _count_viewers(self, room_id: str) -> None:
+        room = self.rooms.get(room_id)
+        if room is not None:
+            n = sum(1 for s in self.sessions.values() if s.kind == "whep" and s.room_id == room_id)
+            room.set_viewers(n)
+
+    async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await asyncio.gather(*(s.close() for s in list(self.sessions.values())), return_exceptions=True)
+        for room in list(self.rooms.values()):
+            await room.stop()
+        self.rooms.clear()

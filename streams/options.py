@@ -1,0 +1,29 @@
+"""Small option objects: streams/ takes these, never the server's Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MediaOptions:
+    width: int = 720
+    height: int = 1280
+    fps: int = 30
+    video_bitrate: int = 2_500_000
+    audio_bitrate: int = 64_000
+    keyframe_interval_s: float = 2.0
+    keyframe_min_interval_s: float = 0.5
+    publisher_timeout_s: float = 1.5
+    viewer_queue_packets: int = 90
+    # x264's own threads. 0 = libx264's choice (all cores); a room server with many rooms wants 1.
+    encoder_threads: int = 0
+
+
+@dataclass(frozen=True)
+class IceOptions:
+    # stun:host:port, turn:user:password@host:port (or turns:)
+    servers: tuple[str, ...] = ()
+    public_ips: tuple[str, ...] = ()
+    include_loopback: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
