@@ -65,7 +65,11 @@ async def _room_command(settings: Settings, args: argparse.Namespace) -> int:
         repo = SqlRoomRepository(db)
         if args.room_cmd == "create":
             room, key = new_room(
-                args.id, args.title, brand=args.brand, orientation=Orientation(args.orientation)
+                args.id,
+                args.title,
+                brand=args.brand,
+                orientation=Orientation(args.orientation),
+                demo_source=args.demo,
             )
             await repo.add(room)
             print(f"room {room.id} created ({room.orientation.value} {room.size[0]}x{room.size[1]})")
@@ -117,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--brand", default="")
     create.add_argument("--orientation", choices=[o.value for o in Orientation], default="portrait")
+    create.add_argument(
+        "--demo", action="store_true", help="play the synthetic farm camera whenever nobody publishes"
+    )
     room_sub.add_parser("list")
     rotate = room_sub.add_parser("rotate-key", help="issue a new stream key; the old one stops working")
     rotate.add_argument("id")

@@ -46,7 +46,10 @@ class WhepSession(PeerSession):
         # The sending transceivers exist before the offer is applied: aiortc binds the offer's
         # m-lines to them and negotiates codecs against their preferences (H.264 and Opus only,
         # the codecs the room encodes in), raising if the viewer supports neither.
+        offered = {line[2:7] for line in offer.splitlines() if line.startswith(("m=video", "m=audio"))}
         for track in self.tracks:
+            if track.kind not in offered:
+                continue
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             transceiver.setCodecPreferences(_codecs(track.kind))
             if track.kind == "video":

@@ -1,0 +1,22 @@
+"""`python -m bench [name ...]`: run the benchmarks (all by default); each prints `name: value` lines."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+MODULES = ["composite", "pipeline", "viewers", "latency"]
+
+
+def main() -> None:
+    wanted = sys.argv[1:] or MODULES
+    for name in wanted:
+        if name not in MODULES:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(MODULES)}")
+        print(f"# bench.{name}", flush=True)
+        importlib.import_module(f"bench.{name}").main()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
