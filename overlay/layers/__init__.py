@@ -1,0 +1,1 @@
+"""The overlay layers a live room shows."""
