@@ -46,8 +46,8 @@ class Card(Layer[CardState]):
         width, height = frame_size
         u = unit(frame_size)
         margin = safe_margin(frame_size)
-        card_w = round(400 * u)
-        card_h = round(290 * u)
+        card_w = round(420 * u)
+        card_h = round(300 * u)
         gap = round(16 * u)
         card = rounded_rect((card_w, card_h), 12 * u, PANEL)
         head = face(round(30 * u), bold=True)
@@ -65,6 +65,8 @@ class Card(Layer[CardState]):
                 y += round(body.size * 1.5)
         x = width - margin - card_w
         top = margin + state.slot * (card_h + gap)
+        if height > width:  # portrait: the cards stack under the LIVE badge's row
+            top += round(42 * u) + gap
         return Rendered(card, x, top)
 
 

@@ -39,6 +39,10 @@ _NO_LINE_END = set("（《「『【〈〔〖“‘([{<«")
 _EMOJI_PRESENTATION_BMP = set(
     "⌚⌛⏩⏪⏫⏬⏰⏳◽◾☔☕♈♉♊♋♌♍♎♏♐♑♒♓♿⚓⚡⚪⚫⚽⚾⛄⛅⛎⛔⛪⛲⛳⛵⛺⛽✅✊✋✨❌❎❓❔❕❗➕➖➗➰➿⬛⬜⭐⭕"
 )
+# Punctuation and spaces that take the paragraph's direction when they end a run (see bidi).
+_NEUTRAL_END = " …‥.,;:!?-—–·・，。、！？；：\"'“”‘’()（）"
+# Dropped before an ellipsis: "坏果包赔，…" reads worse than "坏果包赔…".
+_BEFORE_ELLIPSIS = " ，。、；：,.;:·・—–-"
 _KEEP_FORMAT = {0x200C, 0x200D}  # ZWNJ/ZWJ shape scripts and join emoji; other Cf are dropped
 _SPACES = {"\t", "\n", "\r", "\v", "\f", "\x85", "\u2028", "\u2029"}
 
@@ -216,7 +220,8 @@ class TextFace:
         return line
 
     def _lay_out(self, text: str) -> _Line:
-        runs = self._visual_order(self._runs(text), _direction(text) == "R")
+        rtl = _direction(text) == "R"
+        runs = self._visual_order(_split_neutral_ends(self._runs(text), rtl), rtl)
         placed: list[_Placed] = []
         pen = 0.0
         ink_left = 0.0
@@ -317,11 +322,11 @@ class TextFace:
         lo, hi = 0, len(parts)  # the answer keeps parts[:k] for the largest fitting k
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self.measure("".join(parts[:mid]).rstrip() + ELLIPSIS) <= max_width:
+            if self.measure("".join(parts[:mid]).rstrip(_BEFORE_ELLIPSIS) + ELLIPSIS) <= max_width:
                 lo = mid
             else:
                 hi = mid - 1
-        candidate = "".join(parts[:lo]).rstrip() + ELLIPSIS
+        candidate = "".join(parts[:lo]).rstrip(_BEFORE_ELLIPSIS) + ELLIPSIS
         return candidate if self.measure(candidate) <= max_width else ""
 
     def wrap(self, text: str, max_width: int, max_lines: int) -> list[str]:
@@ -406,6 +411,28 @@ class TextFace:
     ) -> None:
         """Composite one line onto an RGBA `image` with its line box's top-left at `xy`."""
         _composite_clipped(image, self.render(text, fill), int(xy[0]), int(xy[1]))
+
+
+def _split_neutral_ends(
+    runs: list[tuple[_FontSlot, str]], rtl: bool
+) -> list[tuple[_FontSlot, str]]:
+    """Detach spaces and punctuation at the ends of runs against the paragraph direction.
+
+    Bidi gives such neutrals the paragraph's direction, e.g. the "…" closing an English phrase in an
+    Arabic line belongs at the far left; left inside the English run it would sit mid-line.
+    """
+    paragraph = "R" if rtl else "L"
+    out: list[tuple[_FontSlot, str]] = []
+    for slot, text in runs:
+        direction = _direction(text)
+        if slot.emoji or direction in ("N", paragraph):
+            out.append((slot, text))
+            continue
+        core = text.strip(_NEUTRAL_END)
+        start = text.index(core) if core else 0
+        lead, tail = text[:start], text[start + len(core) :]
+        out.extend((slot, piece) for piece in (lead, core, tail) if piece)
+    return out
 
 
 def _atoms(text: str) -> list[str]:

@@ -117,3 +117,17 @@ def test_clean_removes_controls_bidi_overrides_and_excess_marks_but_keeps_the_sc
 
 def test_graphemes_keep_emoji_sequences_and_flags_together():
     assert graphemes("👨‍👩‍👧🇨🇳👍🏽e\u0301") == ["👨‍👩‍👧", "🇨🇳", "👍🏽", "e\u0301"]
+
+
+def test_ellipsis_never_follows_a_comma_or_space():
+    f = face(30)
+    for width in range(150, 400, 11):
+        for line in f.wrap("番茄番茄，番茄 番茄，" * 20, width, 2):
+            assert not line.endswith(("，…", " …"))
+
+
+def test_ellipsis_ending_an_english_phrase_in_an_arabic_line_sits_at_the_far_left():
+    f = face(30)
+    text = "طماطم Tomatoes" + "…"
+    runs = [run.text for run in f._layout(text).runs]
+    assert runs[0] == "…" and runs[-1] == "طماطم "
