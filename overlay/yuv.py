@@ -38,6 +38,15 @@ def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"4:2:0 needs even dimensions, got {w}x{h}")
     yuv = rgb_to_yuv(rgb)
     y = np.clip(np.rint(yuv[..., 0]), 0, 255).astype(np.uint8)
-    chroma = yuv[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    chroma = box2(yuv[..., 1:])
     chroma8 = np.clip(np.rint(chroma), 0, 255).astype(np.uint8)
     return y, np.ascontiguousarray(chroma8[..., 0]), np.ascontiguousarray(chroma8[..., 1])
+
+
+def box2(values: np.ndarray) -> np.ndarray:
+    """Mean of each 2x2 block, float (strided adds: several times faster than reshape + mean)."""
+    total = values[0::2, 0::2] + values[0::2, 1::2]
+    total += values[1::2, 0::2]
+    total += values[1::2, 1::2]
+    total *= 0.25
+    return total
