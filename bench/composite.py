@@ -75,7 +75,9 @@ def build(width: int, height: int) -> Compositor:
     compositor.add(
         LowerThird(
             "lower_third",
-            LowerThirdState("青禾农场", "高山有机番茄 现摘现发", "海拔1200米 · 今晨采摘 · 顺丰冷链次日达"),
+            LowerThirdState(
+                "青禾农场", "高山有机番茄 现摘现发", "海拔1200米 · 今晨采摘 · 顺丰冷链次日达"
+            ),
             z=10,
         )
     )
@@ -83,14 +85,18 @@ def build(width: int, height: int) -> Compositor:
     compositor.add(
         Card(
             "sensors",
-            CardState("实时环境 Sensors", ("温度 23.4°C", "湿度 61%", "土壤 pH 6.5", "光照 38 klx"), 0),
+            CardState(
+                "实时环境 Sensors", ("温度 23.4°C", "湿度 61%", "土壤 pH 6.5", "光照 38 klx"), 0
+            ),
             z=5,
         )
     )
     compositor.add(
         Card(
             "answer",
-            CardState("主播回答 Q&A", ("问：多久能到？", "答：顺丰冷链，次日达", "江浙沪包邮 🚚"), 1),
+            CardState(
+                "主播回答 Q&A", ("问：多久能到？", "答：顺丰冷链，次日达", "江浙沪包邮 🚚"), 1
+            ),
             z=5,
         )
     )

@@ -44,7 +44,7 @@ class YuvSprite:
     one rounding each, so the result is within 1 of the float blend.
     """
 
-    __slots__ = ("x", "y", "width", "height", "covered", "_rects")
+    __slots__ = ("_rects", "covered", "height", "width", "x", "y")
 
     def __init__(
         self, x: int, y: int, width: int, height: int, covered: int, rects: tuple[_Rect, ...]
@@ -160,7 +160,6 @@ def _empty(x: int, y: int) -> YuvSprite:
 
 def _convert(rgba: np.ndarray, x: int, y: int) -> YuvSprite:
     h, w = rgba.shape[:2]
-    bh, bw = h // 2, w // 2
     alpha8 = rgba[..., 3]
     alpha = alpha8.astype(np.float32)
     yuv = rgb_to_yuv(rgba[..., :3])
@@ -201,7 +200,8 @@ def _convert(rgba: np.ndarray, x: int, y: int) -> YuvSprite:
 
 
 def _round_u8(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    rounded: np.ndarray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return rounded
 
 
 def _plan(lo: np.ndarray, hi: np.ndarray) -> list[tuple[bool, int, int, int, int]]:
@@ -218,16 +218,21 @@ def _plan(lo: np.ndarray, hi: np.ndarray) -> list[tuple[bool, int, int, int, int
     first = np.argmax(nonempty, axis=1)
     stop = bw - np.argmax(nonempty[:, ::-1], axis=1)
     opaque_count = np.concatenate([np.zeros((bh, 1), np.int64), np.cumsum(opaque, axis=1)], axis=1)
-    rows_all_opaque = opaque_count[np.arange(bh), stop] - opaque_count[np.arange(bh), first] == (
-        stop - first
-    )
+    rows = np.arange(bh)
+    opaque_in_extent = opaque_count[rows, stop] - opaque_count[rows, first]
+    rows_all_opaque: np.ndarray = np.asarray(opaque_in_extent == stop - first)
 
     # Groups of consecutive rows with the same signature: (r0, r1, c0, c1, all_opaque) or empty.
     groups: list[tuple[int, int, int, int, bool] | None] = []
     spans: list[tuple[int, int]] = []
     previous: tuple[int, int, bool] | None = None
+    # Plain lists: the loop below is Python, and indexing lists is several times faster.
+    rows_first: list[int] = first.tolist()
+    rows_stop: list[int] = stop.tolist()
+    rows_opaque: list[bool] = rows_all_opaque.tolist()
+    rows_used: list[bool] = np.asarray(any_row).tolist()
     for r in range(bh):
-        sig = (int(first[r]), int(stop[r]), bool(rows_all_opaque[r])) if any_row[r] else None
+        sig = (rows_first[r], rows_stop[r], rows_opaque[r]) if rows_used[r] else None
         if r > 0 and sig == previous:
             spans[-1] = (spans[-1][0], r + 1)
         else:

@@ -285,9 +285,7 @@ class TextFace:
         return None
 
     @staticmethod
-    def _visual_order(
-        runs: list[tuple[_FontSlot, str]], rtl: bool
-    ) -> list[tuple[_FontSlot, str]]:
+    def _visual_order(runs: list[tuple[_FontSlot, str]], rtl: bool) -> list[tuple[_FontSlot, str]]:
         """Order font runs left to right (a reduced UAX #9: runs are the units, raqm orders within)."""
         dirs = [_direction(text) for _, text in runs]
         paragraph = "R" if rtl else "L"

@@ -79,7 +79,9 @@ def font_path(bold: bool = False, override: str | Path | None = None) -> Path:
     if found is None and bold:
         found = _find_cjk(False)
         if found is not None:
-            logger.warning("Noto Sans CJK Bold not found, using Regular", extra={"font": str(found)})
+            logger.warning(
+                "Noto Sans CJK Bold not found, using Regular", extra={"font": str(found)}
+            )
     if found is None:
         searched = ", ".join(str(d) for d in _CJK_DIRS)
         raise FontNotFound(f"{_INSTALL_HINT}; searched {searched}")

@@ -17,7 +17,7 @@ from overlay.errors import OverlayError
 class Coverage:
     """A set of code points stored as sorted inclusive ranges."""
 
-    __slots__ = ("_starts", "_ends")
+    __slots__ = ("_ends", "_starts")
 
     def __init__(self, ranges: list[tuple[int, int]]) -> None:
         merged: list[tuple[int, int]] = []

@@ -39,7 +39,8 @@ def reference_blend(
     out_y = fy * (1 - a) + yuv[..., 0] * a
 
     def box(values: np.ndarray) -> np.ndarray:
-        return values.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+        mean: np.ndarray = values.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+        return mean
 
     ca = np.rint(box(a8)) / 255.0 * opacity
     out_u = fu * (1 - ca) + box(yuv[..., 1] * a)

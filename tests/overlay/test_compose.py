@@ -42,7 +42,7 @@ def luma(rgb: tuple[int, int, int]) -> int:
     return int(np.rint(rgb_to_yuv(np.array([[rgb]], np.uint8))[0, 0, 0]))
 
 
-def test_higher_z_is_drawn_on_top():
+def test_higher_z_is_drawn_on_top() -> None:
     compositor = Compositor(W, H)
     compositor.add(SquareLayer("top", Square((255, 255, 255, 255)), z=5))
     compositor.add(SquareLayer("bottom", Square((0, 0, 0, 255), x=20, y=20), z=1))
@@ -56,7 +56,7 @@ def test_higher_z_is_drawn_on_top():
     assert y[25, 25] == luma((0, 0, 0))
 
 
-def test_hidden_layer_leaves_the_frame_untouched_and_fading_layer_blends_partially():
+def test_hidden_layer_leaves_the_frame_untouched_and_fading_layer_blends_partially() -> None:
     compositor = Compositor(W, H)
     layer = SquareLayer("sq", Square((255, 255, 255, 255)), visible=False, fade_s=1.0)
     compositor.add(layer)
@@ -71,7 +71,7 @@ def test_hidden_layer_leaves_the_frame_untouched_and_fading_layer_blends_partial
     assert y[40, 40] == 126
 
 
-def test_add_replaces_a_layer_with_the_same_name_and_remove_forgets_it():
+def test_add_replaces_a_layer_with_the_same_name_and_remove_forgets_it() -> None:
     compositor = Compositor(W, H)
     compositor.add(SquareLayer("sq", Square((255, 255, 255, 255))))
     replacement = SquareLayer("sq", Square((0, 0, 0, 255)))
@@ -90,7 +90,9 @@ def test_add_replaces_a_layer_with_the_same_name_and_remove_forgets_it():
     "shapes",
     [((H, W + 2), (H // 2, W // 2)), ((H, W), (H // 2 + 1, W // 2)), ((H, W), (H, W))],
 )
-def test_composite_rejects_planes_of_the_wrong_shape(shapes):
+def test_composite_rejects_planes_of_the_wrong_shape(
+    shapes: tuple[tuple[int, int], tuple[int, int]],
+) -> None:
     (yh, yw), (ch, cw) = shapes
     compositor = Compositor(W, H)
     with pytest.raises(ValueError):
@@ -102,12 +104,12 @@ def test_composite_rejects_planes_of_the_wrong_shape(shapes):
         )
 
 
-def test_odd_frame_size_is_rejected():
+def test_odd_frame_size_is_rejected() -> None:
     with pytest.raises(ValueError):
         Compositor(W + 1, H)
 
 
-def test_layers_can_change_while_another_thread_composites():
+def test_layers_can_change_while_another_thread_composites() -> None:
     compositor = Compositor(W, H)
     stop = threading.Event()
     errors: list[BaseException] = []

@@ -28,7 +28,7 @@ class CountingLayer(Layer[Box]):
         return Rendered(Image.new("RGBA", (8, 8), state.colour), 2, 2)
 
 
-def test_layer_renders_only_when_state_or_frame_size_changes():
+def test_layer_renders_only_when_state_or_frame_size_changes() -> None:
     layer = CountingLayer("box", Box((255, 0, 0, 255)))
     first = layer.sprite(SIZE)
     assert layer.sprite(SIZE) is first
@@ -41,7 +41,7 @@ def test_layer_renders_only_when_state_or_frame_size_changes():
     assert [size for _, size in layer.renders] == [SIZE, SIZE, (32, 64)]
 
 
-def test_set_state_is_cheap_and_defers_rendering_to_the_compositor():
+def test_set_state_is_cheap_and_defers_rendering_to_the_compositor() -> None:
     layer = CountingLayer("box", Box((255, 0, 0, 255)))
     for i in range(5):
         layer.set_state(Box((i, 0, 0, 255)))
@@ -51,7 +51,7 @@ def test_set_state_is_cheap_and_defers_rendering_to_the_compositor():
     assert [state for state, _ in layer.renders] == [Box((4, 0, 0, 255))]
 
 
-def test_fade_in_follows_the_now_of_each_composite():
+def test_fade_in_follows_the_now_of_each_composite() -> None:
     layer = CountingLayer("box", Box((1, 2, 3, 255)), visible=False, fade_s=0.2)
     assert layer.opacity(5.0) == 0.0
     layer.show()
@@ -64,7 +64,7 @@ def test_fade_in_follows_the_now_of_each_composite():
     assert layer.opacity(99.0) == 1.0
 
 
-def test_fade_out_reaches_zero_after_fade_s():
+def test_fade_out_reaches_zero_after_fade_s() -> None:
     layer = CountingLayer("box", Box((1, 2, 3, 255)), fade_s=0.25)
     assert layer.opacity(1.0) == 1.0
     layer.hide()
@@ -74,7 +74,7 @@ def test_fade_out_reaches_zero_after_fade_s():
     assert layer.opacity(2.25) == 0.0
 
 
-def test_reversing_a_fade_continues_from_the_current_opacity():
+def test_reversing_a_fade_continues_from_the_current_opacity() -> None:
     layer = CountingLayer("box", Box((1, 2, 3, 255)), visible=False, fade_s=1.0)
     layer.show()
     layer.opacity(0.0)
@@ -86,7 +86,7 @@ def test_reversing_a_fade_continues_from_the_current_opacity():
     assert layer.opacity(1.4) == 0.0
 
 
-def test_zero_fade_switches_at_once():
+def test_zero_fade_switches_at_once() -> None:
     layer = CountingLayer("box", Box((1, 2, 3, 255)), visible=False, fade_s=0.0)
     layer.show()
     assert layer.opacity(3.0) == 1.0
@@ -100,7 +100,9 @@ class BrokenLayer(Layer[Box]):
         raise RuntimeError("bad data")
 
 
-def test_a_failing_render_draws_nothing_logs_and_is_not_retried_every_frame(caplog):
+def test_a_failing_render_draws_nothing_logs_and_is_not_retried_every_frame(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     layer = BrokenLayer("broken", Box((0, 0, 0, 255)))
     with caplog.at_level(logging.ERROR, logger="overlay.layer"):
         assert layer.sprite(SIZE) is None

@@ -11,9 +11,10 @@ from overlay.yuv import rgb_to_yuv, rgb_to_yuv420
 from .reference import reference_blend, strided
 
 W, H = 160, 96
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def random_frame(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_frame(rng: np.random.Generator) -> Planes:
     return (
         rng.integers(0, 256, (H, W), dtype=np.uint8),
         rng.integers(0, 256, (H // 2, W // 2), dtype=np.uint8),
@@ -28,25 +29,27 @@ def random_sprite(rng: np.random.Generator, h: int = 41, w: int = 57) -> np.ndar
     return rgba
 
 
-def blend(planes, rgba, x, y, opacity=1.0):
-    views = [strided(p)[0] for p in planes]
-    rgba_to_sprite(rgba, x, y, (W, H)).blend(*views, opacity)
-    return views
+def blend(planes: Planes, rgba: np.ndarray, x: int, y: int, opacity: float = 1.0) -> Planes:
+    y_plane, u_plane, v_plane = (strided(p)[0] for p in planes)
+    rgba_to_sprite(rgba, x, y, (W, H)).blend(y_plane, u_plane, v_plane, opacity)
+    return y_plane, u_plane, v_plane
 
 
-def max_errors(out, ref):
+def max_errors(out: Planes, ref: Planes) -> list[float]:
     return [float(np.abs(o.astype(np.float64) - r).max()) for o, r in zip(out, ref)]
 
 
 @pytest.mark.parametrize("x, y", [(20, 10), (21, 10), (20, 11), (33, 17)])
-def test_premultiplied_blend_is_within_one_of_float_reference(rng, x, y):
+def test_premultiplied_blend_is_within_one_of_float_reference(
+    rng: np.random.Generator, x: int, y: int
+) -> None:
     planes = random_frame(rng)
     rgba = random_sprite(rng)
     out = blend(planes, rgba, x, y)
     assert max(max_errors(out, reference_blend(planes, rgba, x, y))) <= 1.0
 
 
-def test_odd_position_puts_chroma_on_the_frame_grid():
+def test_odd_position_puts_chroma_on_the_frame_grid() -> None:
     # A 2x2 opaque red square at odd (x, y) straddles four chroma samples: each must get a quarter
     # alpha, not a whole sample shifted by a pixel.
     planes = (
@@ -57,7 +60,7 @@ def test_odd_position_puts_chroma_on_the_frame_grid():
     rgba = np.zeros((2, 2, 4), np.uint8)
     rgba[..., 0] = 255
     rgba[..., 3] = 255
-    y, u, v = blend(planes, rgba, 41, 21)
+    y, _, v = blend(planes, rgba, 41, 21)
     red_v = rgb_to_yuv(np.array([[255, 0, 0]], np.uint8))[0, 2]
     expected_v = 128 * 0.75 + red_v * 0.25
     assert np.abs(v[10:12, 20:22].astype(float) - expected_v).max() <= 1
@@ -66,7 +69,9 @@ def test_odd_position_puts_chroma_on_the_frame_grid():
     assert (y[21:23, 41:43] == 81).all() and np.count_nonzero(y != 16) == 4
 
 
-def test_opaque_region_is_copied_exactly_and_transparent_region_untouched(rng):
+def test_opaque_region_is_copied_exactly_and_transparent_region_untouched(
+    rng: np.random.Generator,
+) -> None:
     planes = random_frame(rng)
     rgba = np.zeros((80, 120, 4), np.uint8)
     rgba[:30, :, :3] = (30, 200, 90)
@@ -85,18 +90,21 @@ def test_opaque_region_is_copied_exactly_and_transparent_region_untouched(rng):
     assert max(max_errors((y, u, v), reference_blend(planes, rgba, 20, 8))) <= 1.0
 
 
-def test_blend_writes_through_strided_views_and_leaves_row_padding_alone(rng):
+def test_blend_writes_through_strided_views_and_leaves_row_padding_alone(
+    rng: np.random.Generator,
+) -> None:
     planes = random_frame(rng)
     rgba = random_sprite(rng, 96, 160)
     pairs = [strided(p, pad=40, fill=7) for p in planes]
-    rgba_to_sprite(rgba, 0, 0, (W, H)).blend(*(view for view, _ in pairs))
+    views = [view for view, _ in pairs]
+    rgba_to_sprite(rgba, 0, 0, (W, H)).blend(views[0], views[1], views[2])
     ref = reference_blend(planes, rgba, 0, 0)
     for (view, buffer), expected in zip(pairs, ref):
         assert np.abs(view.astype(float) - expected).max() <= 1.0
         assert (buffer[:, view.shape[1] :] == 7).all()
 
 
-def test_sprite_hanging_over_the_frame_edges_is_clipped(rng):
+def test_sprite_hanging_over_the_frame_edges_is_clipped(rng: np.random.Generator) -> None:
     planes = random_frame(rng)
     rgba = random_sprite(rng, 50, 70)
     for x, y in [(-13, -7), (W - 30, H - 21), (-5, H - 3)]:
@@ -104,7 +112,7 @@ def test_sprite_hanging_over_the_frame_edges_is_clipped(rng):
         assert max(max_errors(out, reference_blend(planes, rgba, x, y))) <= 1.0
 
 
-def test_offscreen_or_transparent_sprite_draws_nothing(rng):
+def test_offscreen_or_transparent_sprite_draws_nothing(rng: np.random.Generator) -> None:
     planes = random_frame(rng)
     rgba = random_sprite(rng)
     assert rgba_to_sprite(rgba, W + 4, 0, (W, H)).rect_count == 0
@@ -116,19 +124,21 @@ def test_offscreen_or_transparent_sprite_draws_nothing(rng):
 
 
 @pytest.mark.parametrize("opacity", [0.25, 0.5, 0.9])
-def test_faded_blend_is_within_two_of_float_reference(rng, opacity):
+def test_faded_blend_is_within_two_of_float_reference(
+    rng: np.random.Generator, opacity: float
+) -> None:
     planes = random_frame(rng)
     rgba = random_sprite(rng)
     out = blend(planes, rgba, 30, 20, opacity)
     assert max(max_errors(out, reference_blend(planes, rgba, 30, 20, opacity))) <= 2.0
 
 
-def test_rejects_non_rgba_input():
+def test_rejects_non_rgba_input() -> None:
     with pytest.raises(ValueError):
         rgba_to_sprite(np.zeros((4, 4, 3), np.uint8), 0, 0, (W, H))
 
 
-def test_rgb_to_yuv_uses_bt601_limited_range():
+def test_rgb_to_yuv_uses_bt601_limited_range() -> None:
     colours = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]]], np.uint8)
     yuv = np.rint(rgb_to_yuv(colours))[0]
     assert yuv.tolist() == [[16, 128, 128], [235, 128, 128], [81, 90, 240], [41, 240, 110]]
