@@ -15,6 +15,8 @@ from collections.abc import Callable
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.packet import Packet
 
+from .packetize import Payloads
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,7 +34,9 @@ class PacketTrack(MediaStreamTrack):
         self.kind = kind
         self._fanout = fanout
         self._limit = limit
-        self._queue: deque[Packet] = deque()
+        self._queue: deque[tuple[Packet, Payloads | None]] = deque()
+        # The RTP payloads of the packet recv() returned last (see packetize.PrepackedEncoder).
+        self.payloads: Payloads | None = None
         self._ready = asyncio.Event()
         self._needs_keyframe = kind == "video"
         self._subscribed = False
@@ -43,7 +47,7 @@ class PacketTrack(MediaStreamTrack):
     def queued(self) -> int:
         return len(self._queue)
 
-    def offer(self, packet: Packet, keyframe: bool) -> None:
+    def offer(self, packet: Packet, keyframe: bool, payloads: Payloads | None = None) -> None:
         if self._needs_keyframe:
             if not keyframe:
                 self.dropped += 1
@@ -58,7 +62,7 @@ class PacketTrack(MediaStreamTrack):
                 self._fanout.request_keyframe()
                 if not keyframe:
                     return
-        self._queue.append(packet)
+        self._queue.append((packet, payloads))
         self._ready.set()
 
     async def recv(self) -> Packet:  # type: ignore[override]
@@ -74,7 +78,8 @@ class PacketTrack(MediaStreamTrack):
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        return self._queue.popleft()
+        packet, self.payloads = self._queue.popleft()
+        return packet
 
     def stop(self) -> None:
         super().stop()
@@ -100,13 +105,13 @@ class Fanout:
     def unsubscribe(self, track: PacketTrack) -> None:
         self._tracks.discard(track)
 
-    def publish(self, packet: Packet, keyframe: bool) -> None:
+    def publish(self, packet: Packet, keyframe: bool, payloads: Payloads | None = None) -> None:
         for track in self._tracks:
-            track.offer(packet, keyframe)
+            track.offer(packet, keyframe, payloads)
 
-    def publish_many(self, packets: list[tuple[Packet, bool]]) -> None:
-        for packet, keyframe in packets:
-            self.publish(packet, keyframe)
+    def publish_many(self, packets: list[tuple[Packet, bool, Payloads | None]]) -> None:
+        for packet, keyframe, payloads in packets:
+            self.publish(packet, keyframe, payloads)
 
     def close(self) -> None:
         for track in list(self._tracks):

@@ -30,6 +30,7 @@ from .encoder import OPUS_FRAME_SAMPLES, AudioEncoder, VideoEncoder
 from .fanout import Fanout, PacketTrack
 from .fit import FitPlan, fit_into
 from .options import MediaOptions
+from .packetize import h264_payloads
 from .yuv import copy_planes, new_frame, plane_views
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class LiveRoom:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.frames_out = 0
+        self.video_bytes_out = 0
         self.started_at = 0.0
         self.failed: BaseException | None = None
 
@@ -257,7 +259,8 @@ class LiveRoom:
             for packet in packets:
                 if packet.is_keyframe:
                     last_key = now
-                out.append((packet, packet.is_keyframe))
+                out.append((packet, packet.is_keyframe, h264_payloads(packet)))
+                self.video_bytes_out += packet.size
             if out:
                 self.loop.call_soon_threadsafe(self.video.publish_many, out)
             self.frames_out += 1
@@ -300,7 +303,7 @@ class LiveRoom:
             packets = encoder.encode(chunk, n * OPUS_FRAME_SAMPLES)
             if packets:
                 self.loop.call_soon_threadsafe(
-                    self.audio.publish_many, [(p, True) for p in packets]
+                    self.audio.publish_many, [(p, True, None) for p in packets]
                 )
             n += 1
 

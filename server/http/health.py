@@ -20,7 +20,13 @@ async def health(request: web.Request) -> web.Response:
         database = f"error: {exc.__class__.__name__}"
     media = request.app[MEDIA]
     rooms = {
-        room_id: {"running": room.running, "live": room.live, "viewers": room.viewers}
+        room_id: {
+            "running": room.running,
+            "live": room.live,
+            "viewers": room.viewers,
+            "frames_out": room.frames_out,
+            "video_bytes_out": room.video_bytes_out,
+        }
         for room_id, room in media.rooms.items()
     }
     ok = database == "ok" and all(r["running"] for r in rooms.values())

@@ -14,6 +14,7 @@ from aiortc import RTCRtpCodecCapability, RTCRtpSender
 
 from ..errors import BadOffer
 from ..options import IceOptions
+from ..packetize import PrepackedEncoder
 from ..peer import PeerSession
 from ..room import LiveRoom
 
@@ -56,6 +57,8 @@ class WhepSession(PeerSession):
                 # Route the viewer's PLI/FIR to the room encoder (aiortc would only set a flag
                 # that the packet path never reads).
                 transceiver.sender._send_keyframe = self.room.request_keyframe  # type: ignore[method-assign]
+                # The room packetised each packet once; this sender only forwards the payloads.
+                transceiver.sender._RTCRtpSender__encoder = PrepackedEncoder(track)  # type: ignore[attr-defined]
         await self._apply_offer(offer)
         if not any(t.mid is not None for t in self.pc.getTransceivers()):
             raise BadOffer("the offer asks for no video or audio we can send")
