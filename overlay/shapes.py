@@ -46,7 +46,7 @@ def solid(size: tuple[int, int], colour: Colour, mask: Image.Image | None = None
     elif a == 255:
         alpha = mask
     else:
-        alpha = mask.point(lambda m: m * a // 255)
+        alpha = mask.point([m * a // 255 for m in range(256)])
     image.putalpha(alpha)
     return image
 

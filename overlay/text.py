@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -204,6 +205,9 @@ class TextFace:
         self.em_top = ascent - round(_EMOJI_TOP_EM * size)
         self._emoji_scale = size / _EMOJI_BOX
         self._layouts: dict[str, _Line] = {}
+        # Faces are shared by every room's media thread, and a FreeType face must not be used
+        # by two threads at once.
+        self._lock = threading.RLock()
 
     # -- measuring ---------------------------------------------------------------------------
 
@@ -214,9 +218,10 @@ class TextFace:
     def _layout(self, text: str) -> _Line:
         line = self._layouts.get(text)
         if line is None:
-            if len(self._layouts) > 4096:
-                self._layouts.clear()
-            line = self._layouts[text] = self._lay_out(text)
+            with self._lock:
+                if len(self._layouts) > 4096:
+                    self._layouts.clear()
+                line = self._layouts[text] = self._lay_out(text)
         return line
 
     def _lay_out(self, text: str) -> _Line:
@@ -388,16 +393,18 @@ class TextFace:
         mask = Image.new("L", (width, self.line_height), 0)
         draw = ImageDraw.Draw(mask)
         emoji: list[tuple[int, Image.Image]] = []
-        for run in line.runs:
-            x = run.x + line.origin
-            if run.slot.emoji:
-                emoji.append((round(x), _emoji_image(run.slot.font, run.text, self.size)))
-            else:
-                draw.text((x, self.ascent), run.text, font=run.slot.font, fill=255, anchor="ls")
+        with self._lock:
+            for run in line.runs:
+                x = run.x + line.origin
+                if run.slot.emoji:
+                    emoji.append((round(x), _emoji_image(run.slot.font, run.text, self.size)))
+                else:
+                    font = run.slot.font
+                    draw.text((x, self.ascent), run.text, font=font, fill=255, anchor="ls")
         r, g, b, a = fill
         image = Image.new("RGBA", (width, self.line_height), (r, g, b, 0))
         if a < 255:
-            mask = mask.point(lambda m: m * a // 255)
+            mask = mask.point([m * a // 255 for m in range(256)])
         image.putalpha(mask)
         top = round(self.ascent - _EMOJI_TOP_EM * self.size)
         for x, picture in emoji:
