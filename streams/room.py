@@ -217,6 +217,9 @@ class LiveRoom:
         scene = FarmScene(self.width, self.height, o.fps) if self.spec.demo else None
         slate = render_slate(self.width, self.height, self.spec.title)
         plan: FitPlan | None = None
+        # Warm up (fonts load, sprites render) before the clock starts, not on the first frame.
+        warm = new_frame(self.width, self.height)
+        self.compositor.composite(*plane_views(warm), time.monotonic())
         period = 1.0 / o.fps
         t0 = self.started_at
         n = int((time.monotonic() - t0) / period)
