@@ -152,11 +152,21 @@ export function watchConnection(pc, { onUp, onDown, graceMs = 3000 }) {
       if (!up) { up = true; onUp(); }
     }
   };
-  pc.addEventListener('iceconnectionstatechange', check);
-  pc.addEventListener('connectionstatechange', check);
+  // The server closing the session (a takeover, the room ending) sends a DTLS close_notify:
+  // react to that at once instead of waiting many seconds for ICE consent to expire.
+  let dtls = null;
+  const onDtls = () => { if (up && (dtls.state === 'closed' || dtls.state === 'failed')) { clearTimeout(timer); onDown('closed'); } };
+  const hookDtls = () => {
+    const tr = !dtls && pc.getTransceivers().find((x) => x.sender && x.sender.transport);
+    if (tr) { dtls = tr.sender.transport; dtls.addEventListener('statechange', onDtls); }
+  };
+  const onChange = () => { hookDtls(); check(); };
+  pc.addEventListener('iceconnectionstatechange', onChange);
+  pc.addEventListener('connectionstatechange', onChange);
   return () => {
     clearTimeout(timer);
-    pc.removeEventListener('iceconnectionstatechange', check);
-    pc.removeEventListener('connectionstatechange', check);
+    pc.removeEventListener('iceconnectionstatechange', onChange);
+    pc.removeEventListener('connectionstatechange', onChange);
+    if (dtls) dtls.removeEventListener('statechange', onDtls);
   };
 }
