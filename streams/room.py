@@ -21,6 +21,7 @@ from av.audio.resampler import AudioResampler
 from av.video.frame import VideoFrame
 
 from overlay.compose import Compositor
+from overlay.layers.caption import Caption, CaptionState
 from overlay.layers.live_badge import LiveBadge, LiveBadgeState
 from overlay.layers.lower_third import LowerThird, LowerThirdState
 from overlay.slate import render_slate
@@ -35,6 +36,7 @@ from .yuv import copy_planes, new_frame, plane_views
 
 logger = logging.getLogger(__name__)
 
+DEMO_CAPTION = "模拟画面 · Simulated camera"
 AUDIO_BYTES_PER_FRAME = OPUS_FRAME_SAMPLES * 4  # s16 stereo
 AUDIO_PREBUFFER = AUDIO_BYTES_PER_FRAME * 3  # 60 ms of publisher audio before we play it
 AUDIO_MAX_BUFFER = AUDIO_BYTES_PER_FRAME * 12  # past 240 ms behind, drop the backlog
@@ -70,7 +72,10 @@ class LiveRoom:
         self.compositor.add(
             LowerThird("lower-third", LowerThirdState(brand=spec.brand, title=spec.title), z=10)
         )
-        self.compositor.add(LiveBadge("live-badge", LiveBadgeState(live=False, viewers=0), z=20))
+        self.compositor.add(LiveBadge("live-badge", LiveBadgeState(live=spec.demo, viewers=0), z=20))
+        if spec.demo:
+            # The demo camera is made up: say so on screen whenever it is what viewers see.
+            self.compositor.add(Caption("demo-caption", CaptionState(DEMO_CAPTION), z=20))
         self.video = Fanout(self.request_keyframe)
         self.audio = Fanout()
         self.listeners: list[Callable[[Presence], None]] = []
@@ -188,7 +193,12 @@ class LiveRoom:
             self._notify()
 
     def _update_badge(self) -> None:
-        self.compositor_layer_state("live-badge", LiveBadgeState(live=self._live, viewers=self._viewers))
+        # On air: a host is publishing, or the demo camera is running in their place.
+        on_air = self._live or self.spec.demo
+        self.compositor_layer_state("live-badge", LiveBadgeState(live=on_air, viewers=self._viewers))
+        caption = self.compositor.get("demo-caption")
+        if caption is not None:
+            caption.hide() if self._live else caption.show()
 
     def retitle(self, title: str, brand: str) -> None:
         self.spec = RoomSpec(self.spec.room_id, title, brand, self.spec.demo)
