@@ -180,10 +180,16 @@ class LiveRoom:
 
     @property
     def live(self) -> bool:
+        """A host is publishing and their picture is on air."""
         return self._live
 
+    @property
+    def on_air(self) -> bool:
+        """Viewers see a programme: the host, or the demo camera in their place (not the slate)."""
+        return self._live or self.spec.demo
+
     def presence(self) -> Presence:
-        return Presence(self.spec.room_id, self._viewers, self._live)
+        return Presence(self.spec.room_id, self._viewers, self.on_air)
 
     def _set_live(self, live: bool) -> None:
         if live != self._live:
@@ -194,8 +200,7 @@ class LiveRoom:
 
     def _update_badge(self) -> None:
         # On air: a host is publishing, or the demo camera is running in their place.
-        on_air = self._live or self.spec.demo
-        self.compositor_layer_state("live-badge", LiveBadgeState(live=on_air, viewers=self._viewers))
+        self.compositor_layer_state("live-badge", LiveBadgeState(live=self.on_air, viewers=self._viewers))
         caption = self.compositor.get("demo-caption")
         if caption is not None:
             caption.hide() if self._live else caption.show()

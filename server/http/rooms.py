@@ -40,7 +40,8 @@ class RoomPublic(BaseModel):
     orientation: str
     width: int
     height: int
-    live: bool
+    live: bool  # on air: the host, or the demo camera (not the stand-by slate)
+    publishing: bool  # a host is publishing right now
     viewers: int
     whep_url: str
     whip_url: str
@@ -56,7 +57,8 @@ def public_view(request: web.Request, room: Room) -> RoomPublic:
         orientation=room.orientation.value,
         width=width,
         height=height,
-        live=bool(live and live.live),
+        live=bool(live and live.on_air),
+        publishing=bool(live and live.live),
         viewers=live.viewers if live else 0,
         whep_url=f"/whep/{room.id}",
         whip_url=f"/whip/{room.id}",

@@ -1,0 +1,48 @@
+"""Presence over Socket.IO: a real python-socketio client sees the viewer count change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp.test_utils import TestClient
+
+from server.app import create_app
+from tests.conftest import make_settings
+from tests.helpers import add_room, watch
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def client(sqlite_url: str, aiohttp_client: Callable[..., Any]) -> TestClient:
+    return await aiohttp_client(create_app(make_settings(sqlite_url)))
+
+
+async def test_join_reports_presence_and_updates_when_a_viewer_arrives(client: TestClient) -> None:
+    await add_room(client, "farm", demo=True)
+    sio = socketio.AsyncClient()
+    updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sio.on("presence", lambda data: updates.put_nowait(data))
+    await sio.connect(str(client.make_url("/")), transports=["websocket"])
+    try:
+        bad = await sio.call("join", {"room": "<script>"})
+        assert bad["error"] == "invalid_input"
+        missing = await sio.call("join", {"room": "nowhere"})
+        assert missing["error"] == "not_found"
+        reply = await sio.call("join", {"room": "farm"})
+        assert reply["ok"] is True and reply["presence"]["room"] == "farm"
+        viewer = await watch(client, "farm")
+        try:
+            while True:
+                update = await asyncio.wait_for(updates.get(), 10)
+                if update["viewers"] == 1:
+                    break
+            assert update == {"room": "farm", "viewers": 1, "live": True}  # the demo camera is on air
+        finally:
+            await viewer.close()
+    finally:
+        await sio.disconnect()
