@@ -77,7 +77,8 @@ export function extend(more) {
 
 // t('key', {n: 3}) -> the string in the current language with {n} filled in (as text, never markup).
 export function t(key, vars) {
-  let s = dict[lang][key] ?? dict.zh[key] ?? key;
+  // Plain checks rather than ?? : older in-app browsers must still parse this module.
+  let s = key in dict[lang] ? dict[lang][key] : key in dict.zh ? dict.zh[key] : key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;
 }

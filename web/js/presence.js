@@ -70,7 +70,11 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
     socket.on('connect', () => {
       connected = true;
       stopPolling();
-      socket.emit('join', { room: roomId });
+      // The server may answer the join with the current state ({ok, presence}); events follow.
+      socket.emit('join', { room: roomId }, (ack) => {
+        const p = ack && ack.presence;
+        if (p && (p.room == null || p.room === roomId)) emit(Number(p.viewers), p.live);
+      });
     });
     socket.on('presence', (p) => {
       if (!p || typeof p !== 'object' || (p.room != null && p.room !== roomId)) return;

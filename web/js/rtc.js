@@ -2,7 +2,7 @@
 // and one error type that the pages turn into a friendly sentence.
 
 export class SignalError extends Error {
-  // kind: 'network' | 'timeout' | 'http' | 'ice' | 'stalled' | 'unsupported'
+  // kind: 'network' | 'unreachable' | 'timeout' | 'http' | 'ice' | 'stalled' | 'unsupported'
   constructor(kind, { status = 0, code = '', serverMessage = '' } = {}) {
     super(serverMessage || code || kind);
     this.name = 'SignalError';
@@ -20,7 +20,7 @@ export function errorKey(e) {
     const byStatus = { 400: 'err.badRequest', 401: 'err.unauthorized', 403: 'err.forbidden', 404: 'err.notFound', 409: 'err.conflict' };
     return byStatus[e.status] || 'err.server';
   }
-  return { network: 'err.network', timeout: 'err.timeout', ice: 'err.ice', stalled: 'err.stalled', unsupported: 'err.unsupported' }[e.kind] || 'err.server';
+  return { network: 'err.network', unreachable: 'err.server', timeout: 'err.timeout', ice: 'err.ice', stalled: 'err.stalled', unsupported: 'err.unsupported' }[e.kind] || 'err.server';
 }
 
 export function rtcSupported() {
@@ -88,7 +88,8 @@ export async function postOffer(url, sdp, headers = {}, timeoutMs = 15000) {
         signal: ctrl ? ctrl.signal : undefined,
       });
     } catch {
-      throw new SignalError(ctrl && ctrl.signal.aborted ? 'timeout' : 'network');
+      // fetch can't tell "phone offline" from "server down"; navigator.onLine roughly can.
+      throw new SignalError(ctrl && ctrl.signal.aborted ? 'timeout' : navigator.onLine === false ? 'network' : 'unreachable');
     }
     let body = '';
     try { body = await res.text(); } catch { throw new SignalError(ctrl && ctrl.signal.aborted ? 'timeout' : 'network'); }

@@ -105,6 +105,7 @@ function mediaErrorKey(e) {
 function previewMessage(key) {
   $('preview-msg').hidden = !key;
   if (key) { $('preview-msg-text').dataset.i18n = key; $('preview-msg-text').textContent = t(key); }
+  $('retry-camera').hidden = key === 'err.insecure' || key === 'err.unsupported'; // retrying can't help
 }
 
 function getMedia(kind) {
@@ -185,7 +186,8 @@ async function listDevices() {
   for (const [sel, kind, track] of [[camSel, 'videoinput', vTrack], [micSel, 'audioinput', aTrack]]) {
     const list = devices.filter((d) => d.kind === kind && d.deviceId);
     const current = track && track.getSettings ? track.getSettings().deviceId : '';
-    sel.replaceChildren(...list.map((d, i) => {
+    sel.textContent = '';
+    sel.append(...list.map((d, i) => {
       const o = document.createElement('option');
       o.value = d.deviceId;
       o.textContent = d.label;
@@ -231,7 +233,7 @@ let ticker = 0;
 function setMessage(kind, key, extra, serverMessage) {
   const el = $('message');
   el.className = `message ${kind}`;
-  el.replaceChildren();
+  el.textContent = '';
   if (!key) return;
   el.append(t(key) + (extra || ''));
   if (serverMessage) {
