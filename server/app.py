@@ -10,11 +10,20 @@ from aiohttp import web
 from streams.manager import MediaServer
 
 from .config import Settings
-from .http import health, pages, rooms, whep, whip
+from .domain.accounts.service import AccountService
+from .http import accounts, health, pages, rooms, whep, whip
+from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
-from .http.keys import DATABASE, MEDIA, ROOMS, SETTINGS, TOKENS
+from .http.keys import ACCOUNTS, DATABASE, MEDIA, ROOMS, SECRET, SETTINGS, TOKENS
 from .media import ice_options, open_live_room
+from .persistence.accounts import (
+    SqlInviteRepository,
+    SqlLoginCodeRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+    server_secret,
+)
 from .persistence.db import Database
 from .persistence.rooms import SqlRoomRepository
 from .persistence.tokens import SqlTokenRepository
@@ -31,9 +40,21 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = db
     app[ROOMS] = SqlRoomRepository(db)
     app[TOKENS] = SqlTokenRepository(db)
-    app[REALTIME].rooms = app[ROOMS]
+    app[SECRET] = await server_secret(db, "cookies")
+    app[ACCOUNTS] = AccountService(
+        SqlUserRepository(db),
+        SqlSessionRepository(db),
+        SqlLoginCodeRepository(db),
+        SqlInviteRepository(db),
+        on_code=_log_code if app[SETTINGS].login_codes_to_log else None,
+    )
     yield
     await db.close()
+
+
+def _log_code(identifier: str, code: str) -> None:
+    # Development only (login_codes_to_log): the one-time code goes to the server log.
+    logger.warning("sign-in code for %s: %s", identifier, code)
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
@@ -61,7 +82,7 @@ async def _close_peers(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, error_middleware], client_max_size=8 * 1024**2)
+    app = web.Application(middlewares=[cors_middleware, error_middleware, session_middleware], client_max_size=8 * 1024**2)
     app[SETTINGS] = settings
     realtime = Realtime(settings)
     app[REALTIME] = realtime
@@ -70,7 +91,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_media)
     app.cleanup_ctx.append(_demo_room)
     app.on_shutdown.append(_close_peers)
-    for module in (health, rooms, whip, whep, pages):
+    for module in (health, accounts, rooms, whip, whep, pages):
         app.add_routes(module.routes)
     app.router.add_static("/static/", settings.web_dir, show_index=False, append_version=False)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 from datetime import UTC, datetime
@@ -92,6 +93,29 @@ async def _room_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
 
 
+async def _user_command(settings: Settings, args: argparse.Namespace) -> int:
+    from .domain.accounts.service import AccountService
+    from .persistence.accounts import (
+        SqlInviteRepository,
+        SqlLoginCodeRepository,
+        SqlSessionRepository,
+        SqlUserRepository,
+    )
+
+    password = args.password or getpass.getpass("password: ")
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        accounts = AccountService(
+            SqlUserRepository(db), SqlSessionRepository(db), SqlLoginCodeRepository(db), SqlInviteRepository(db)
+        )
+        user = await accounts.register(args.identifier, password, args.nickname, role=Role(args.role))
+        print(f"{user.role.value} {user.nickname} ({user.identifier}) created; sign in at {settings.base_url()}/login")
+        return 0
+    finally:
+        await db.close()
+
+
 async def _token_command(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     try:
@@ -127,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     room_sub.add_parser("list")
     rotate = room_sub.add_parser("rotate-key", help="issue a new stream key; the old one stops working")
     rotate.add_argument("id")
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_cmd", required=True)
+    create_user = user_sub.add_parser("create", help="create an account (the first operator, say)")
+    create_user.add_argument("identifier", help="mobile number or email")
+    create_user.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
+    create_user.add_argument("--nickname", default="")
+    create_user.add_argument("--password", help="asked for when left out")
     token = sub.add_parser("token", help="create an API token")
     token.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     token.add_argument("--label", default="cli")
@@ -164,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
             ])
         elif args.command == "room":
             sys.exit(asyncio.run(_room_command(settings, args)))
+        elif args.command == "user":
+            sys.exit(asyncio.run(_user_command(settings, args)))
         elif args.command == "token":
             sys.exit(asyncio.run(_token_command(settings, args)))
     except DomainError as exc:

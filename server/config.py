@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # Joins within this window share one forced keyframe.
     keyframe_min_interval_s: float = 0.5
 
+    # Accounts. One-time sign-in codes go to the server log: right for development and the demo;
+    # production turns this off once an SMS/email sender is configured.
+    login_codes_to_log: bool = True
+    # Secure cookies need HTTPS; by default they are Secure when public_url is https.
+    cookie_secure: bool | None = None
+
     # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
     demo_room_id: str = "demo-farm"
 
@@ -62,6 +68,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
     def base_url(self) -> str:
         if self.public_url:

@@ -1,13 +1,57 @@
-"""Who is calling: operator API tokens (Bearer). Room stream keys are checked by WHIP itself."""
+"""Who is calling: a signed-in user (session cookie), an API token (Bearer), or an anonymous viewer
+known only by a signed device cookie. Every route asks `require_role`; CSRF is checked here too.
+"""
 
 from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from ..domain.accounts.roles import Role, role_allows
+from ..domain.accounts.sessions import csrf_token, sign, unsign
 from ..domain.accounts.tokens import ApiToken, hash_secret
+from ..domain.accounts.users import User
 from ..domain.errors import Forbidden, Unauthorized
-from .keys import TOKENS
+from .keys import ACCOUNTS, SECRET, SETTINGS, TOKENS
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "fc_session"
+DEVICE_COOKIE = "fc_device"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User | None
+    api_token: ApiToken | None
+    device: str
+    ip: str
+    session_token: str | None
+
+    @property
+    def role(self) -> Role:
+        if self.user is not None:
+            return self.user.role
+        if self.api_token is not None:
+            return self.api_token.role
+        return Role.VIEWER
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user is not None
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return f"user:{self.user.id}"
+        if self.api_token is not None:
+            return f"token:{self.api_token.label}"
+        return f"device:{self.device[:8]}"
 
 
 def bearer(request: web.Request) -> str | None:
@@ -18,13 +62,102 @@ def bearer(request: web.Request) -> str | None:
     return value.strip()
 
 
-async def require_role(request: web.Request, role: Role) -> ApiToken:
-    secret = bearer(request)
-    if secret is None:
-        raise Unauthorized("an API token is required (Authorization: Bearer <token>)")
-    token = await request.app[TOKENS].find_by_hash(hash_secret(secret))
-    if token is None or token.revoked:
-        raise Unauthorized("the API token is unknown or revoked")
-    if not role_allows(token.role, role):
+def client_ip(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def resolve_caller(app: web.Application, cookies: dict[str, str], authorization: str | None, ip: str) -> Caller:
+    secret = app[SECRET]
+    device = unsign(secret, cookies.get(DEVICE_COOKIE, "")) or ""
+    user = None
+    session_token = None
+    signed = cookies.get(SESSION_COOKIE)
+    if signed:
+        token = unsign(secret, signed)
+        if token is not None:
+            user = await app[ACCOUNTS].user_for_session(token)
+            session_token = token if user is not None else None
+    api_token = None
+    if authorization:
+        found = await app[TOKENS].find_by_hash(hash_secret(authorization))
+        if found is not None and not found.revoked:
+            api_token = found
+    return Caller(user, api_token, device, ip, session_token)
+
+
+_CALLER = web.RequestKey("caller", Caller)
+
+
+async def caller(request: web.Request) -> Caller:
+    cached = request.get(_CALLER)
+    if cached is None:
+        cached = await resolve_caller(request.app, dict(request.cookies), bearer(request), client_ip(request))
+        request[_CALLER] = cached
+    return cached
+
+
+async def require_role(request: web.Request, role: Role) -> Caller:
+    who = await caller(request)
+    if role is Role.VIEWER:
+        return who
+    if who.user is None and who.api_token is None:
+        if bearer(request) is not None:
+            raise Unauthorized("the API token is unknown or revoked")
+        raise Unauthorized("sign in first (or send an API token: Authorization: Bearer <token>)")
+    if not role_allows(who.role, role):
         raise Forbidden(f"this needs the {role.value} role")
-    return token
+    return who
+
+
+async def require_user(request: web.Request) -> tuple[Caller, User]:
+    who = await caller(request)
+    if who.user is None:
+        raise Unauthorized("sign in first")
+    return who, who.user
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, sign(request.app[SECRET], token), max_age=30 * 86400, httponly=True,
+        samesite="Lax", secure=request.app[SETTINGS].secure_cookies, path="/",
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path="/")
+
+
+def csrf_for(request: web.Request, who: Caller) -> str | None:
+    return csrf_token(request.app[SECRET], who.session_token) if who.session_token else None
+
+
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Signing in acts for nobody yet: these take credentials, not the session cookie.
+_NO_CSRF = {"/api/auth/register", "/api/auth/login", "/api/auth/code", "/api/auth/code/verify"}
+
+
+@web.middleware
+async def session_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Gives every browser a signed device id, and checks CSRF on cookie-authenticated API writes."""
+    if (
+        request.method in _UNSAFE
+        and request.path.startswith("/api/")
+        and request.path not in _NO_CSRF
+        and bearer(request) is None
+    ):
+        who = await caller(request)
+        if who.session_token is not None:
+            expected = csrf_token(request.app[SECRET], who.session_token)
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not secrets.compare_digest(sent, expected):
+                logger.warning("CSRF check failed on %s", request.path, extra={"user": who.label})
+                raise Forbidden("missing or wrong X-CSRF-Token header (read it from GET /api/me)")
+    response = await handler(request)
+    if DEVICE_COOKIE not in request.cookies and request.path.startswith(("/r/", "/studio/", "/api/", "/mod/", "/invite/")):
+        response.set_cookie(
+            DEVICE_COOKIE, sign(request.app[SECRET], secrets.token_urlsafe(16)), max_age=365 * 86400,
+            httponly=True, samesite="Lax", secure=request.app[SETTINGS].secure_cookies, path="/",
+        )
+    return response

@@ -7,6 +7,7 @@ from aiohttp import web
 from streams.manager import MediaServer
 
 from ..config import Settings
+from ..domain.accounts.service import AccountService
 from ..domain.ports import RoomRepository, TokenRepository
 from ..persistence.db import Database
 
@@ -15,3 +16,6 @@ DATABASE = web.AppKey("database", Database)
 ROOMS = web.AppKey("rooms", RoomRepository)
 TOKENS = web.AppKey("tokens", TokenRepository)
 MEDIA = web.AppKey("media", MediaServer)
+ACCOUNTS = web.AppKey("accounts", AccountService)
+# Signs cookies and CSRF tokens; made on first start and kept in the database.
+SECRET = web.AppKey("secret", bytes)

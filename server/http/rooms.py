@@ -13,6 +13,7 @@ from ..domain.accounts.roles import Role
 from ..domain.rooms import Orientation, Room, new_room, rotate_stream_key
 from ..media import load_room
 from .auth import require_role
+from .body import read_json
 from .keys import MEDIA, ROOMS
 
 logger = logging.getLogger(__name__)
@@ -65,14 +66,6 @@ def public_view(request: web.Request, room: Room) -> RoomPublic:
     )
 
 
-async def _json(request: web.Request) -> object:
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text='{"error":"invalid_json","message":"the body must be JSON"}',
-                                 content_type="application/json") from exc
-
-
 @routes.get("/api/rooms")
 async def list_rooms(request: web.Request) -> web.Response:
     await require_role(request, Role.OPERATOR)
@@ -82,11 +75,11 @@ async def list_rooms(request: web.Request) -> web.Response:
 
 @routes.post("/api/rooms")
 async def create_room(request: web.Request) -> web.Response:
-    token = await require_role(request, Role.OPERATOR)
-    body = RoomCreate.model_validate(await _json(request))
+    who = await require_role(request, Role.OPERATOR)
+    body = RoomCreate.model_validate(await read_json(request))
     room, key = new_room(body.id, body.title, brand=body.brand, orientation=Orientation(body.orientation))
     await request.app[ROOMS].add(room)
-    logger.info("room created by %s", token.label, extra={"room": room.id})
+    logger.info("room created by %s", who.label, extra={"room": room.id})
     out = public_view(request, room).model_dump()
     out["stream_key"] = key  # shown once; only its hash is kept
     return web.json_response(out, status=201, headers={"Location": f"/api/rooms/{room.id}"})
@@ -102,7 +95,7 @@ async def get_room(request: web.Request) -> web.Response:
 async def update_room(request: web.Request) -> web.Response:
     await require_role(request, Role.OPERATOR)
     room = await load_room(request.app, request.match_info["room_id"])
-    body = RoomUpdate.model_validate(await _json(request))
+    body = RoomUpdate.model_validate(await read_json(request))
     room = replace(
         room,
         title=body.title.strip() if body.title is not None else room.title,
@@ -117,7 +110,7 @@ async def update_room(request: web.Request) -> web.Response:
 
 @routes.post("/api/rooms/{room_id}/stream-key")
 async def rotate_key(request: web.Request) -> web.Response:
-    token = await require_role(request, Role.OPERATOR)
+    who = await require_role(request, Role.OPERATOR)
     room = await load_room(request.app, request.match_info["room_id"])
     room, key = rotate_stream_key(room)
     await request.app[ROOMS].save(room)
@@ -128,7 +121,7 @@ async def rotate_key(request: web.Request) -> web.Response:
         session = media.sessions.get(live.publisher)
         if session is not None:
             await session.close()
-    logger.info("stream key rotated by %s", token.label, extra={"room": room.id})
+    logger.info("stream key rotated by %s", who.label, extra={"room": room.id})
     return web.json_response({"id": room.id, "stream_key": key})
 
 

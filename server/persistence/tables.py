@@ -29,3 +29,57 @@ class ApiTokenRow(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     revoked: bool = False
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(max_length=254, unique=True, index=True)
+    nickname: str = Field(max_length=24)
+    role: str = Field(max_length=16)
+    password_hash: str | None = Field(default=None, max_length=200)
+    community: str = Field(default="", max_length=40)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked: bool = False
+
+
+class LoginCodeRow(SQLModel, table=True):
+    __tablename__ = "login_codes"
+
+    identifier: str = Field(primary_key=True, max_length=254)
+    code_hash: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    attempts: int = 0
+
+
+class InviteRow(SQLModel, table=True):
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_by: int | None = Field(default=None, foreign_key="users.id")
+    revoked: bool = False
+
+
+class ServerSecretRow(SQLModel, table=True):
+    """Secrets the server makes for itself on first start (cookie signing), kept across restarts."""
+
+    __tablename__ = "server_secrets"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)

@@ -1,19 +1,29 @@
-"""The Socket.IO server on the aiohttp app. Scaling out swaps the client manager, never a handler."""
+"""The Socket.IO server on the aiohttp app. Scaling out swaps the client manager, never a handler.
+
+Handlers register through `Realtime.on(event, Payload, role)`: the payload is validated, the
+caller's role is checked, domain errors become `{"error", "message"}` replies, and everything
+refused is logged. Who a client is comes from the same session cookie as HTTP, read on connect.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 import socketio
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from streams.room import Presence
 
 from ..config import Settings
-from ..domain.ports import RoomRepository
+from ..domain.accounts.roles import Role, role_allows
+from ..domain.errors import DomainError
+from ..http.auth import bearer, client_ip, resolve_caller
+from ..http.keys import ROOMS
 from . import events
 
 logger = logging.getLogger(__name__)
@@ -21,55 +31,124 @@ logger = logging.getLogger(__name__)
 # Presence is coalesced: a burst of joins becomes one broadcast per room per interval.
 PRESENCE_INTERVAL_S = 0.5
 
+P = TypeVar("P", bound=BaseModel)
+
 
 def sio_room(room_id: str) -> str:
     return f"room:{room_id}"
 
 
+@dataclass(frozen=True)
+class Client:
+    """Who is on the other end of a Socket.IO connection, as established on connect."""
+
+    sid: str
+    role: Role
+    user_id: int | None
+    nickname: str
+    community: str
+    device: str
+    ip: str
+
+    @property
+    def label(self) -> str:
+        return f"user:{self.user_id}" if self.user_id is not None else f"device:{self.device[:8] or self.sid[:8]}"
+
+
+Handler = Callable[[Client, Any], Awaitable[dict[str, Any] | None]]
+
+
 class Realtime:
-    def __init__(self, settings: Settings, rooms: RoomRepository | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=manager,
             max_http_buffer_size=64 * 1024,
         )
-        # Set once the database is up (the app's cleanup context does it).
-        self.rooms = rooms
+        self.app: web.Application | None = None
         self._pending: dict[str, Presence] = {}
         self._flush: asyncio.TimerHandle | None = None
-        self.sio.on("connect", self.on_connect)
-        self.sio.on(events.JOIN, self.on_join)
-        self.sio.on(events.LEAVE, self.on_leave)
         self.current: dict[str, Presence] = {}
+        self.sio.on("connect", self.on_connect)
+        self.on(events.JOIN, events.JoinPayload)(self.on_join)
+        self.on(events.LEAVE, events.JoinPayload)(self.on_leave)
 
     def attach(self, app: web.Application) -> None:
+        self.app = app
         self.sio.attach(app)
 
+    # -- connection and identity ----------------------------------------------------------------
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
-        # Anyone may watch: an anonymous connection is a viewer. Accounts come with sign-in.
-        await self.sio.save_session(sid, {"role": "viewer", "rooms": []})
+        assert self.app is not None
+        request: web.Request = environ["aiohttp.request"]
+        token = auth.get("token") if isinstance(auth, dict) and isinstance(auth.get("token"), str) else None
+        who = await resolve_caller(self.app, dict(request.cookies), token or bearer(request), client_ip(request))
+        user = who.user
+        client = Client(
+            sid=sid,
+            role=who.role,
+            user_id=user.id if user else None,
+            nickname=user.nickname if user else "",
+            community=user.community if user else "",
+            device=who.device,
+            ip=who.ip,
+        )
+        await self.sio.save_session(sid, asdict(client))
         return True
 
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
-        try:
-            payload = events.JoinPayload.model_validate(data)
-        except ValidationError as exc:
-            logger.warning("bad join: %s", exc.errors()[0]["msg"], extra={"sid": sid})
-            return events.error_reply("invalid_input", "join needs {room: <room id>}")
-        if self.rooms is None or await self.rooms.get(payload.room) is None:
+    async def client(self, sid: str) -> Client:
+        data = await self.sio.get_session(sid)
+        return Client(**{**data, "role": Role(data["role"])})
+
+    async def update_client(self, sid: str, **changes: Any) -> None:
+        async with self.sio.session(sid) as data:
+            data.update(changes)
+
+    def on(
+        self, event: str, payload: type[P] | None, role: Role = Role.VIEWER
+    ) -> Callable[[Callable[[Client, P], Awaitable[dict[str, Any] | None]]], Handler]:
+        """Register a handler: validated payload, checked role, errors as replies."""
+
+        def register(fn: Callable[[Client, P], Awaitable[dict[str, Any] | None]]) -> Handler:
+            async def handle(sid: str, data: Any = None) -> dict[str, Any] | None:
+                client = await self.client(sid)
+                if not role_allows(client.role, role):
+                    logger.warning("%s refused: needs %s", event, role.value, extra={"sid": sid, "user": client.label})
+                    return events.error_reply("forbidden", f"{event} needs the {role.value} role")
+                try:
+                    body = payload.model_validate(data) if payload is not None else None
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+                    message = f"{where}: {first.get('msg', 'invalid')}"
+                    logger.warning("%s invalid: %s", event, message, extra={"sid": sid, "user": client.label})
+                    return events.error_reply("invalid_input", message)
+                try:
+                    return await fn(client, body)  # type: ignore[arg-type]
+                except DomainError as exc:
+                    logger.warning("%s refused: %s", event, exc.message, extra={"sid": sid, "user": client.label, "error": exc.code})
+                    return events.error_reply(exc.code, exc.message)
+
+            self.sio.on(event, handle)
+            return handle
+
+        return register
+
+    # -- rooms and presence ---------------------------------------------------------------------
+
+    async def on_join(self, client: Client, payload: events.JoinPayload) -> dict[str, Any]:
+        assert self.app is not None
+        if await self.app[ROOMS].get(payload.room) is None:
             return events.error_reply("not_found", f"no room {payload.room!r}")
-        await self.sio.enter_room(sid, sio_room(payload.room))
+        await self.sio.enter_room(client.sid, sio_room(payload.room))
         presence = self.current.get(payload.room, Presence(payload.room, 0, False))
         return {"ok": True, "presence": events.PresencePayload(
             room=payload.room, viewers=presence.viewers, live=presence.live).model_dump()}
 
-    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
-        try:
-            payload = events.JoinPayload.model_validate(data)
-        except ValidationError:
-            return events.error_reply("invalid_input", "leave needs {room: <room id>}")
-        await self.sio.leave_room(sid, sio_room(payload.room))
+    async def on_leave(self, client: Client, payload: events.JoinPayload) -> dict[str, Any]:
+        await self.sio.leave_room(client.sid, sio_room(payload.room))
         return {"ok": True}
 
     def on_presence(self, presence: Presence) -> None:
