@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -32,6 +32,11 @@ from .realtime.server import Realtime
 logger = logging.getLogger(__name__)
 
 REALTIME = web.AppKey("realtime", Realtime)
+
+# Each feature (chat, Q&A, commerce, trace, ...) is one `setup(app)`: it adds its routes, its
+# cleanup contexts, its Socket.IO handlers (through app[REALTIME]) and its overlay layers (through
+# app[MEDIA].on_room_open, once the media context has started).
+FEATURES: list[Callable[[web.Application], None]] = []
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -93,6 +98,8 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_peers)
     for module in (health, accounts, rooms, whip, whep, pages):
         app.add_routes(module.routes)
+    for setup in FEATURES:
+        setup(app)
     app.router.add_static("/static/", settings.web_dir, show_index=False, append_version=False)
     return app
 

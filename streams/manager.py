@@ -25,6 +25,8 @@ class MediaServer:
         self.sessions: dict[str, PeerSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._on_presence = on_presence
+        # Called with each room pipeline as it opens: features install their overlay layers here.
+        self.on_room_open: list[Callable[[LiveRoom], None]] = []
         self._watchdog: asyncio.Task[None] | None = None
 
     # -- rooms ----------------------------------------------------------------------------------
@@ -39,6 +41,8 @@ class MediaServer:
             if self._on_presence is not None:
                 room.listeners.append(self._on_presence)
             self.rooms[spec.room_id] = room
+            for hook in self.on_room_open:
+                hook(room)
             room.start()
         elif not room.running:
             logger.warning("restarting room pipeline", extra={"room": spec.room_id})
