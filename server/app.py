@@ -15,7 +15,7 @@ from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
-from .http.keys import ACCOUNTS, DATABASE, MEDIA, ROOMS, SECRET, SETTINGS, TOKENS
+from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
 from .media import ice_options, open_live_room
 from .persistence.accounts import (
     SqlInviteRepository,
@@ -31,7 +31,6 @@ from .realtime.server import Realtime
 
 logger = logging.getLogger(__name__)
 
-REALTIME = web.AppKey("realtime", Realtime)
 
 # Each feature (chat, Q&A, commerce, trace, ...) is one `setup(app)`: it adds its routes, its
 # cleanup contexts, its Socket.IO handlers (through app[REALTIME]) and its overlay layers (through

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from streams.manager import MediaServer
@@ -11,6 +13,9 @@ from ..domain.accounts.service import AccountService
 from ..domain.ports import RoomRepository, TokenRepository
 from ..persistence.db import Database
 
+if TYPE_CHECKING:
+    from ..realtime.server import Realtime
+
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 ROOMS = web.AppKey("rooms", RoomRepository)
@@ -19,3 +24,5 @@ MEDIA = web.AppKey("media", MediaServer)
 ACCOUNTS = web.AppKey("accounts", AccountService)
 # Signs cookies and CSRF tokens; made on first start and kept in the database.
 SECRET = web.AppKey("secret", bytes)
+# The Socket.IO server (typed lazily: the realtime package itself reads keys from here).
+REALTIME: web.AppKey[Realtime] = web.AppKey("realtime")

@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.domain.accounts.roles import Role
-from server.app import REALTIME
-from server.http.keys import ACCOUNTS
+from server.http.keys import ACCOUNTS, REALTIME
 from tests.conftest import make_settings
 
 
