@@ -72,7 +72,7 @@ async def test_viewer_plays_the_demo_room_muted_and_switches_language(server: Te
     assert await page.is_visible("#sound")
     assert await page.text_content("#sound-text") == "点击开启声音"
     assert await page.text_content("#brand") == "青禾农场"
-    assert await page.text_content("#live-pill") == "待开播"
+    assert await page.text_content("#live-pill") == "直播", "the demo camera is a programme on air"
 
     await page.click("#sound")
     assert await page.evaluate("video.muted") is False
@@ -80,7 +80,7 @@ async def test_viewer_plays_the_demo_room_muted_and_switches_language(server: Te
 
     await page.click("#lang")
     assert await page.evaluate("document.documentElement.lang") == "en"
-    assert await page.text_content("#live-pill") == "Standby"
+    assert await page.text_content("#live-pill") == "LIVE"
     assert await page.text_content("#tab-chat") == "Chat"
     await page.reload()
     assert await page.evaluate("document.documentElement.lang") == "en", "the choice is remembered"
@@ -113,9 +113,10 @@ async def test_viewer_says_so_when_the_room_does_not_exist(server: TestServer, b
 
 
 async def test_studio_publishes_the_camera_and_the_viewer_sees_it_live(server: TestServer, browser: Any) -> None:
-    key = await add_room(server, "farm", demo=True)
+    key = await add_room(server, "farm")  # no demo camera: the stand-by slate until the host comes
     viewer = await open_page(browser, str(server.make_url("/r/farm")))
     await viewer.wait_for_function("window.fieldcastViewer.state === 'playing'", timeout=15000)
+    assert await viewer.text_content("#live-pill") == "待开播"
 
     studio = await open_page(browser, str(server.make_url(f"/studio/farm#key={key}")), viewport=DESKTOP)
     assert "#" not in studio.url, "the key leaves the address bar"

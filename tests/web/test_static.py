@@ -9,8 +9,10 @@ import pytest
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 PAGES = {"viewer.html": "viewer.js", "studio.html": "studio.js"}
-# Our own JS per page (the vendored Socket.IO client is not counted). The aim is ~40 KB.
-PAGE_JS_BUDGET = 45_000
+# Our own JS per page, unminified (the vendored Socket.IO client is not counted). The viewer is
+# what thousands of phones load: it keeps under 40 KB. The studio, loaded by one host, carries
+# device handling, stats and both languages' strings: a little more.
+PAGE_JS_BUDGET = {"viewer.html": 40_000, "studio.html": 46_000}
 
 
 def own_js() -> list[Path]:
@@ -91,7 +93,7 @@ def test_every_string_used_by_a_page_is_defined(page: str) -> None:
 def test_page_javascript_stays_small(page: str) -> None:
     graph = module_graph(WEB / "js" / PAGES[page])
     size = sum(p.stat().st_size for p in graph)
-    assert size <= PAGE_JS_BUDGET, f"{page}: {size} bytes of JS in {sorted(p.name for p in graph)}"
+    assert size <= PAGE_JS_BUDGET[page], f"{page}: {size} bytes of JS in {sorted(p.name for p in graph)}"
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))

@@ -1,7 +1,8 @@
 // Viewer count and live flag for a room. Socket.IO first (the client is loaded lazily from
 // /static/vendor so it never delays the video); while it can't connect, poll the room API.
 //
-//   const p = watchPresence('demo-farm', ({ viewers, live }) => …);  … p.stop();
+//   const p = watchPresence('demo-farm', ({ viewers, live, publishing }) => …);  … p.stop();
+//   (a field the server didn't send comes as null)
 
 const SCRIPT = '/static/vendor/socket.io.min.js';
 const POLL_MS = 5000;
@@ -29,13 +30,12 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
   let polling = false;
   let connected = false;
 
-  const emit = (viewers, live) => {
-    if (stopped) return;
-    onUpdate({
-      viewers: Number.isFinite(viewers) ? viewers : null,
-      live: typeof live === 'boolean' ? live : null,
-      via: connected ? 'socket' : 'poll',
-    });
+  // live: a programme is on air (host or demo camera); publishing: a host is sending.
+  const emit = (p) => {
+    if (stopped || !p || typeof p !== 'object' || (p.room != null && p.room !== roomId)) return;
+    const bool = (v) => (typeof v === 'boolean' ? v : null);
+    const viewers = Number(p.viewers);
+    onUpdate({ viewers: Number.isFinite(viewers) ? viewers : null, live: bool(p.live), publishing: bool(p.publishing) });
   };
 
   const poll = async () => {
@@ -46,7 +46,7 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
         const r = await fetch(`/api/rooms/${encodeURIComponent(roomId)}`, { cache: 'no-store', credentials: 'same-origin' });
         if (r.ok) {
           const j = await r.json();
-          if (!connected) emit(j.viewers, j.live);
+          if (!connected) emit(j);
         }
       } catch { /* offline: try again next round */ }
     }
@@ -71,15 +71,9 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
       connected = true;
       stopPolling();
       // The server may answer the join with the current state ({ok, presence}); events follow.
-      socket.emit('join', { room: roomId }, (ack) => {
-        const p = ack && ack.presence;
-        if (p && (p.room == null || p.room === roomId)) emit(Number(p.viewers), p.live);
-      });
+      socket.emit('join', { room: roomId }, (ack) => emit(ack && ack.presence));
     });
-    socket.on('presence', (p) => {
-      if (!p || typeof p !== 'object' || (p.room != null && p.room !== roomId)) return;
-      emit(Number(p.viewers), p.live);
-    });
+    socket.on('presence', emit);
     socket.on('connect_error', () => { connected = false; startPolling(); });
     socket.on('disconnect', () => { connected = false; startPolling(); });
   }, startPolling);

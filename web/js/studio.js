@@ -427,7 +427,7 @@ async function loadRoom() {
     room = await r.json();
     if (typeof room.whip_url === 'string' && room.whip_url) { whipUrl = room.whip_url; paintWhipUrl(); }
     resSel.value = room.orientation === 'landscape' ? 'l720' : 'p720';
-    roomLive = !!room.live;
+    roomLive = room.publishing === true; // someone else's host session, not the demo camera
     if (Number.isFinite(room.viewers)) viewers = room.viewers;
   } catch { /* offline: defaults stand, presence keeps trying */ }
 }
@@ -448,8 +448,8 @@ window.fieldcastStudio = {
   paint();
   paintRoom();
   await openAll();
-  watchPresence(roomId, ({ viewers: v, live }) => {
+  watchPresence(roomId, ({ viewers: v, publishing }) => {
     if (Number.isFinite(v)) { viewers = v; paintRoom(); }
-    if (typeof live === 'boolean') { roomLive = live; if (pubState === 'idle') paint(); }
+    if (publishing !== null) { roomLive = publishing; if (pubState === 'idle') paint(); }
   });
 })();
