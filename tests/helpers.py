@@ -93,9 +93,16 @@ async def publish(
     *,
     takeover: bool = False,
     audio: bool = True,
+    video_codec: str | None = None,
 ) -> Publisher:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTrack(track)
+    sender = pc.addTrack(track)
+    if video_codec is not None:
+        # Send only this codec (as a browser or OBS would offer H.264 first).
+        from aiortc import RTCRtpSender
+
+        codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == f"video/{video_codec}"]
+        next(t for t in pc.getTransceivers() if t.sender is sender).setCodecPreferences(codecs)
     if audio:
         pc.addTrack(AudioStreamTrack())
     headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {key}"}

@@ -58,10 +58,12 @@ def reference_frame(client: TestClient, room_id: str, source_rgb: np.ndarray) ->
     return planes_to_rgb(y, u, v), box
 
 
-async def test_viewer_sees_publisher_with_lower_third(client: TestClient) -> None:
+@pytest.mark.parametrize("codec", ["H264", "VP8"])
+async def test_viewer_sees_publisher_with_lower_third(client: TestClient, codec: str) -> None:
     key = await add_room(client, "farm")
     track = PatternTrack(640, 360, MAGENTA)  # landscape camera into a portrait room
-    pub = await publish(client, "farm", key, track)
+    pub = await publish(client, "farm", key, track, video_codec=codec)
+    assert f"{codec}/90000" in pub.pc.remoteDescription.sdp
     viewer = await watch(client, "farm")
     try:
         await viewer.wait_frames(1, timeout=15)
