@@ -28,7 +28,7 @@ let viewers = null;
 
 function renderRoom() {
   if (!room) return;
-  const brand = room.brand || room.title || roomId;
+  const brand = String(room.brand || room.title || roomId);
   $('brand').textContent = brand;
   $('title').textContent = room.brand ? room.title : '';
   $('brand-avatar').textContent = Array.from(brand.trim())[0] || '·';
