@@ -30,7 +30,7 @@ class FarmScene:
         rng = np.random.default_rng(7)
         self.horizon = _even(height * (0.40 if height > width else 0.45))
         self._sky = rgb_to_planes(self._sky_panorama(rng))  # twice the width: scrolls and wraps
-        land_rgb, land_alpha = self._land(rng)
+        land_rgb, land_alpha = self._build_land(rng)
         self._land = rgb_to_planes(land_rgb)
         self._land_mask = (land_alpha > 0).astype(np.uint8)
         self._land_mask_c = self._land_mask[::2, ::2].copy()
@@ -76,7 +76,7 @@ class FarmScene:
         sky = sky * (1 - clouds * 0.85) + 255.0 * clouds * 0.85
         return np.clip(sky, 0, 255).astype(np.uint8)
 
-    def _land(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _build_land(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         w, h, hz = self.width, self.height, self.horizon
         rgb = np.zeros((h, w, 3), np.uint8)
         alpha = np.zeros((h, w), np.uint8)

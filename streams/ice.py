@@ -32,7 +32,7 @@ def _with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 
 def apply_host_policy(options: IceOptions) -> None:
     """aioice reads host addresses from a module function; this is the only hook it offers."""
-    aioice.ice.get_host_addresses = (
+    aioice.ice.get_host_addresses = (  # type: ignore[assignment]
         _with_loopback if options.include_loopback else _original_host_addresses
     )
 

@@ -7,7 +7,7 @@ from datetime import UTC
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.accounts.roles import Role
 from ..domain.accounts.sessions import Invite, LoginCode, Session
@@ -41,7 +41,7 @@ class SqlUserRepository:
 
     async def by_identifier(self, identifier: str) -> User | None:
         async with self.db.session() as s:
-            row = (await s.execute(select(UserRow).where(UserRow.identifier == identifier))).scalars().first()
+            row = (await s.execute(select(UserRow).where(col(UserRow.identifier) == identifier))).scalars().first()
             return _user(row) if row else None
 
     async def add(self, user: User) -> User:
@@ -99,17 +99,17 @@ class SqlSessionRepository:
 
     async def by_hash(self, token_hash: str) -> Session | None:
         async with self.db.session() as s:
-            row = (await s.execute(select(SessionRow).where(SessionRow.token_hash == token_hash))).scalars().first()
+            row = (await s.execute(select(SessionRow).where(col(SessionRow.token_hash) == token_hash))).scalars().first()
             return _session(row) if row else None
 
     async def revoke(self, session_id: int) -> None:
         async with self.db.session() as s:
-            await s.execute(update(SessionRow).where(SessionRow.id == session_id).values(revoked=True))
+            await s.execute(update(SessionRow).where(col(SessionRow.id) == session_id).values(revoked=True))
             await s.commit()
 
     async def revoke_user(self, user_id: int) -> None:
         async with self.db.session() as s:
-            await s.execute(update(SessionRow).where(SessionRow.user_id == user_id).values(revoked=True))
+            await s.execute(update(SessionRow).where(col(SessionRow.user_id) == user_id).values(revoked=True))
             await s.commit()
 
 
@@ -137,8 +137,8 @@ class SqlLoginCodeRepository:
         async with self.db.session() as s:
             await s.execute(
                 update(LoginCodeRow)
-                .where(LoginCodeRow.identifier == identifier)
-                .values(attempts=LoginCodeRow.attempts + 1)
+                .where(col(LoginCodeRow.identifier) == identifier)
+                .values(attempts=col(LoginCodeRow.attempts) + 1)
             )
             await s.commit()
 
@@ -174,14 +174,14 @@ class SqlInviteRepository:
 
     async def by_hash(self, token_hash: str) -> Invite | None:
         async with self.db.session() as s:
-            row = (await s.execute(select(InviteRow).where(InviteRow.token_hash == token_hash))).scalars().first()
+            row = (await s.execute(select(InviteRow).where(col(InviteRow.token_hash) == token_hash))).scalars().first()
             return _invite(row) if row else None
 
     async def claim(self, invite_id: int, user_id: int) -> bool:
         async with self.db.session() as s:
             result = await s.execute(
                 update(InviteRow)
-                .where(InviteRow.id == invite_id, InviteRow.used_by.is_(None))  # type: ignore[union-attr]
+                .where(col(InviteRow.id) == invite_id, col(InviteRow.used_by).is_(None))
                 .values(used_by=user_id)
             )
             await s.commit()

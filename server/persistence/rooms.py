@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.errors import Conflict
 from ..domain.rooms import Orientation, Room
@@ -53,7 +53,7 @@ class SqlRoomRepository:
 
     async def list(self) -> list[Room]:
         async with self.db.session() as session:
-            rows = (await session.execute(select(RoomRow).order_by(RoomRow.created_at))).scalars()
+            rows = (await session.execute(select(RoomRow).order_by(col(RoomRow.created_at)))).scalars()
             return [_to_domain(r) for r in rows]
 
     async def add(self, room: Room) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.accounts.roles import Role
 from ..domain.accounts.tokens import ApiToken
@@ -44,7 +44,7 @@ class SqlTokenRepository:
 
     async def find_by_hash(self, token_hash: str) -> ApiToken | None:
         async with self.db.session() as session:
-            stmt = select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
+            stmt = select(ApiTokenRow).where(col(ApiTokenRow.token_hash) == token_hash)
             row = (await session.execute(stmt)).scalars().first()
             return _to_domain(row) if row else None
 

@@ -55,7 +55,8 @@ class Client:
         return f"user:{self.user_id}" if self.user_id is not None else f"device:{self.device[:8] or self.sid[:8]}"
 
 
-Handler = Callable[[Client, Any], Awaitable[dict[str, Any] | None]]
+# What python-socketio calls: (sid, data) -> the ack.
+Handler = Callable[[str, Any], Awaitable[dict[str, Any] | None]]
 
 
 class Realtime:
