@@ -36,7 +36,8 @@ def _serve(settings: Settings, banner: list[str] | None = None) -> None:
             print(line, flush=True)
 
     app.on_startup.append(_print_banner)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    # Open Socket.IO websockets would otherwise hold a Ctrl-C for a minute.
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3)
 
 
 async def _ensure_demo_room(settings: Settings) -> str:

@@ -54,7 +54,8 @@ class RoomSpec:
 class Presence:
     room_id: str
     viewers: int
-    live: bool
+    live: bool  # on air: the host or the demo camera
+    publishing: bool = False  # a host is publishing
 
 
 class LiveRoom:
@@ -189,7 +190,7 @@ class LiveRoom:
         return self._live or self.spec.demo
 
     def presence(self) -> Presence:
-        return Presence(self.spec.room_id, self._viewers, self.on_air)
+        return Presence(self.spec.room_id, self._viewers, self.on_air, self._live)
 
     def _set_live(self, live: bool) -> None:
         if live != self._live:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..media import load_room
-from .keys import SETTINGS
+from .keys import ROOMS, SETTINGS
 
 routes = web.RouteTableDef()
 
 
-def _page(request: web.Request, name: str) -> web.FileResponse:
-    response = web.FileResponse(request.app[SETTINGS].web_dir / name)
+def _page(request: web.Request, name: str, status: int = 200) -> web.FileResponse:
+    response = web.FileResponse(request.app[SETTINGS].web_dir / name, status=status)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -23,13 +22,18 @@ async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(f"/r/{request.app[SETTINGS].demo_room_id}")
 
 
+async def _room_page(request: web.Request, name: str) -> web.FileResponse:
+    # An unknown room still gets the page (with a 404 status): it tells people, in their
+    # language, that the link is wrong, instead of showing them raw JSON.
+    exists = await request.app[ROOMS].get(request.match_info["room_id"]) is not None
+    return _page(request, name, status=200 if exists else 404)
+
+
 @routes.get("/r/{room_id}")
 async def viewer(request: web.Request) -> web.StreamResponse:
-    await load_room(request.app, request.match_info["room_id"])
-    return _page(request, "viewer.html")
+    return await _room_page(request, "viewer.html")
 
 
 @routes.get("/studio/{room_id}")
 async def studio(request: web.Request) -> web.StreamResponse:
-    await load_room(request.app, request.match_info["room_id"])
-    return _page(request, "studio.html")
+    return await _room_page(request, "studio.html")

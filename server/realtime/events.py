@@ -19,7 +19,8 @@ class JoinPayload(BaseModel):
 class PresencePayload(BaseModel):
     room: str
     viewers: int
-    live: bool
+    live: bool  # on air: the host or the demo camera
+    publishing: bool = False  # a host is publishing
 
 
 def error_reply(code: str, message: str) -> dict[str, str]:

@@ -34,6 +34,15 @@ PRESENCE_INTERVAL_S = 0.5
 P = TypeVar("P", bound=BaseModel)
 
 
+def _presence_payload(presence: Presence) -> dict[str, Any]:
+    return events.PresencePayload(
+        room=presence.room_id,
+        viewers=presence.viewers,
+        live=presence.live,
+        publishing=presence.publishing,
+    ).model_dump()
+
+
 def sio_room(room_id: str) -> str:
     return f"room:{room_id}"
 
@@ -145,8 +154,7 @@ class Realtime:
             return events.error_reply("not_found", f"no room {payload.room!r}")
         await self.sio.enter_room(client.sid, sio_room(payload.room))
         presence = self.current.get(payload.room, Presence(payload.room, 0, False))
-        return {"ok": True, "presence": events.PresencePayload(
-            room=payload.room, viewers=presence.viewers, live=presence.live).model_dump()}
+        return {"ok": True, "presence": _presence_payload(presence)}
 
     async def on_leave(self, client: Client, payload: events.JoinPayload) -> dict[str, Any]:
         await self.sio.leave_room(client.sid, sio_room(payload.room))
@@ -163,7 +171,5 @@ class Realtime:
         self._flush = None
         pending, self._pending = self._pending, {}
         for presence in pending.values():
-            payload = events.PresencePayload(
-                room=presence.room_id, viewers=presence.viewers, live=presence.live
-            ).model_dump()
+            payload = _presence_payload(presence)
             asyncio.ensure_future(self.sio.emit(events.PRESENCE, payload, room=sio_room(presence.room_id)))

@@ -41,7 +41,7 @@ async def test_join_reports_presence_and_updates_when_a_viewer_arrives(client: T
                 update = await asyncio.wait_for(updates.get(), 10)
                 if update["viewers"] == 1:
                     break
-            assert update == {"room": "farm", "viewers": 1, "live": True}  # the demo camera is on air
+            assert update == {"room": "farm", "viewers": 1, "live": True, "publishing": False}  # the demo camera is on air
         finally:
             await viewer.close()
     finally:

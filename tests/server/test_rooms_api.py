@@ -95,7 +95,8 @@ async def test_duplicate_room_is_a_conflict_and_keeps_the_first(client: TestClie
 
 async def test_unknown_room_is_404_everywhere(client: TestClient) -> None:
     assert (await client.get("/api/rooms/nowhere")).status == 404
-    assert (await client.get("/r/nowhere")).status == 404
+    page = await client.get("/r/nowhere")
+    assert page.status == 404 and page.content_type == "text/html"
     resp = await client.post("/whep/nowhere", data="v=0\r\n", headers={"Content-Type": "application/sdp"})
     assert resp.status == 404
 
