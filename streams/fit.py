@@ -33,8 +33,8 @@ class FitPlan:
 
 def plan_fit(src_w: int, src_h: int, out_w: int, out_h: int) -> FitPlan:
     scale = min(out_w / src_w, out_h / src_h)
-    w = min(out_w, max(2, int(round(src_w * scale / 2)) * 2))
-    h = min(out_h, max(2, int(round(src_h * scale / 2)) * 2))
+    w = min(out_w, max(2, round(src_w * scale / 2) * 2))
+    h = min(out_h, max(2, round(src_h * scale / 2) * 2))
     # Within 2% of filling: stretch the last few pixels rather than show slivers of blur.
     if out_w - w <= out_w * 0.02 and out_h - h <= out_h * 0.02:
         w, h = out_w, out_h

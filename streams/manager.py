@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from .egress.whep import WhepSession
 from .errors import PublisherBusy, UnknownSession
-from .ingest.whip import WhipSession
 from .ice import apply_host_policy
+from .ingest.whip import WhipSession
 from .options import IceOptions, MediaOptions
 from .peer import PeerSession
 from .room import LiveRoom, Presence, RoomSpec

@@ -32,7 +32,7 @@ from .fanout import Fanout, PacketTrack
 from .fit import FitPlan, fit_into
 from .options import MediaOptions
 from .packetize import h264_payloads
-from .yuv import copy_planes, new_frame, plane_views
+from .yuv import FramePool, copy_planes, new_frame, plane_views
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +236,7 @@ class LiveRoom:
         # Warm up (fonts load, sprites render) before the clock starts, not on the first frame.
         warm = new_frame(self.width, self.height)
         self.compositor.composite(*plane_views(warm), time.monotonic())
+        pool = FramePool(self.width, self.height)
         period = 1.0 / o.fps
         t0 = self.started_at
         n = int((time.monotonic() - t0) / period)
@@ -250,8 +251,7 @@ class LiveRoom:
             if now - due > 0.5:
                 # We fell far behind (a stalled machine): skip ahead rather than burst frames.
                 n = int((now - t0) / period)
-            frame = new_frame(self.width, self.height)
-            planes = plane_views(frame)
+            frame, planes = pool.take()
             latest = self._latest
             live = latest is not None and now - latest[1] < o.publisher_timeout_s
             if live and latest is not None:
