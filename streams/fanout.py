@@ -35,7 +35,7 @@ class PacketTrack(MediaStreamTrack):
         self._fanout = fanout
         self._limit = limit
         self._queue: deque[tuple[Packet, Payloads | None]] = deque()
-        # The RTP payloads of the packet recv() returned last (see packetize.PrepackedEncoder).
+        # The RTP payloads of the packet recv() returned last (read by egress/sender.py right after recv).
         self.payloads: Payloads | None = None
         self._ready = asyncio.Event()
         self._needs_keyframe = kind == "video"

@@ -14,8 +14,8 @@ from aiortc import RTCRtpCodecCapability, RTCRtpSender
 
 from ..errors import BadOffer
 from ..options import IceOptions
-from ..packetize import PrepackedEncoder
 from ..peer import PeerSession
+from . import sender as lean_sender
 from ..room import LiveRoom
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ class WhepSession(PeerSession):
                 # Route the viewer's PLI/FIR to the room encoder (aiortc would only set a flag
                 # that the packet path never reads).
                 transceiver.sender._send_keyframe = self.room.request_keyframe  # type: ignore[method-assign]
-                # The room packetised each packet once; this sender only forwards the payloads.
-                transceiver.sender._RTCRtpSender__encoder = PrepackedEncoder(track)  # type: ignore[attr-defined]
+            # The room packetised each frame once; this sender only forwards the payloads.
+            lean_sender.install(transceiver.sender, track)
         await self._apply_offer(offer)
         if not any(t.mid is not None for t in self.pc.getTransceivers()):
             raise BadOffer("the offer asks for no video or audio we can send")
