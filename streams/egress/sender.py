@@ -24,8 +24,8 @@ from typing import Any
 from aiortc import RTCRtpCodecParameters, RTCRtpSender
 from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import HeaderExtensions, RtpPacket, wrap_rtx
 from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import HeaderExtensions, RtpPacket, wrap_rtx
 from aiortc.utils import random32, uint16_add, uint32_add
 
 from ..fanout import PacketTrack
@@ -101,7 +101,7 @@ def _make_run_rtp(track: PacketTrack, history: dict[int, bytes]):  # type: ignor
                 _set(self, "packet_count", count)
         except (asyncio.CancelledError, ConnectionError, MediaStreamError):
             pass
-        except Exception:
+        except Exception:  # noqa: BLE001
             # aiortc's stop() waits for the exit flag below: never leave without setting it.
             logger.warning("lean RTP loop failed: %s", traceback.format_exc())
         if _get(self, "track") is not None:
