@@ -15,8 +15,8 @@ from aiortc import RTCRtpCodecCapability, RTCRtpSender
 from ..errors import BadOffer
 from ..options import IceOptions
 from ..peer import PeerSession
-from . import sender as lean_sender
 from ..room import LiveRoom
+from . import sender as lean_sender
 
 logger = logging.getLogger(__name__)
 
