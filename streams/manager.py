@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from .egress.whep import WhepSession
@@ -18,13 +19,19 @@ logger = logging.getLogger(__name__)
 
 
 class MediaServer:
-    def __init__(self, ice: IceOptions, on_presence: Callable[[Presence], None] | None = None) -> None:
+    def __init__(
+        self,
+        ice: IceOptions,
+        on_presence: Callable[[Presence], None] | None = None,
+        idle_close_s: float = 60.0,
+    ) -> None:
         self.ice = ice
         apply_host_policy(ice)
         self.rooms: dict[str, LiveRoom] = {}
         self.sessions: dict[str, PeerSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._on_presence = on_presence
+        self.idle_close_s = idle_close_s
         # Called with each room pipeline as it opens: features install their overlay layers here.
         self.on_room_open: list[Callable[[LiveRoom], None]] = []
         self._watchdog: asyncio.Task[None] | None = None
@@ -62,13 +69,24 @@ class MediaServer:
             await self._retire(room)
 
     async def _watch_rooms(self) -> None:
-        # A room whose pipeline died restarts on its own; its viewers stay connected.
+        idle_since: dict[str, float] = {}
         while True:
             await asyncio.sleep(1.0)
+            now = time.monotonic()
             for room in list(self.rooms.values()):
+                room_id = room.spec.room_id
                 if room.failed is not None:
-                    logger.warning("room pipeline died; restarting", extra={"room": room.spec.room_id})
+                    # A room whose pipeline died restarts on its own; its viewers stay connected.
+                    logger.warning("room pipeline died; restarting", extra={"room": room_id})
                     room.start()
+                # Nobody watching, nobody publishing: stop encoding for no one. (Demo rooms run
+                # on, so the first viewer sees a picture at once.) The next WHIP/WHEP reopens it.
+                if room.spec.demo or room.viewers or room.publisher is not None:
+                    idle_since.pop(room_id, None)
+                elif now - idle_since.setdefault(room_id, now) >= self.idle_close_s:
+                    idle_since.pop(room_id, None)
+                    logger.info("closing idle room pipeline", extra={"room": room_id})
+                    await self.close_room(room_id)
 
     # -- sessions -------------------------------------------------------------------------------
 

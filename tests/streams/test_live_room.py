@@ -239,3 +239,24 @@ async def test_stalled_viewer_stays_bounded_and_others_keep_up(client: TestClien
     finally:
         await stalled.close()
         await healthy.close()
+
+
+async def test_idle_room_pipeline_closes_and_reopens_on_demand(sqlite_url: str, aiohttp_client: Callable[..., Any]) -> None:
+    client = await aiohttp_client(create_app(make_settings(sqlite_url)))
+    media = client.app[MEDIA]
+    media.idle_close_s = 1.0
+    await add_room(client, "farm")
+    viewer = await watch(client, "farm")
+    await viewer.wait_frames(3, timeout=15)
+    await client.delete(viewer.location)
+    await viewer.close()
+    deadline = time.monotonic() + 10
+    while "farm" in media.rooms and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert "farm" not in media.rooms
+    again = await watch(client, "farm")
+    try:
+        await again.wait_frames(3, timeout=15)
+        assert media.rooms["farm"].running
+    finally:
+        await again.close()
