@@ -18,6 +18,7 @@ from ..errors import BadOffer
 from ..options import IceOptions
 from ..peer import PeerSession
 from ..room import LiveRoom
+from .bitrate import with_start_bitrate, without_abs_send_time
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,11 @@ class WhipSession(PeerSession):
         self.pc.on("connectionstatechange", self._on_state)
 
     async def start(self, offer: str) -> str:
-        await self._apply_offer(offer)
+        await self._apply_offer(without_abs_send_time(offer))
         usable = [t for t in self.pc.getTransceivers() if t._codecs]
         if not usable:
             raise BadOffer("the offer has no codec we take: H.264, VP8 or Opus")
-        answer = await self._answer()
+        answer = with_start_bitrate(await self._answer(), self.room.options.video_bitrate // 2000)
         self.room.attach_publisher(self.id)
         logger.info("publisher connected", extra={"room": self.room_id, "peer": self.id})
         return answer
