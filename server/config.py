@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # Secure cookies need HTTPS; by default they are Secure when public_url is https.
     cookie_secure: bool | None = None
 
+    # Payments. The test provider (signed webhooks, a refund ledger) is on when this secret is set;
+    # "pay at pickup" is always on.
+    test_payments_secret: str = ""
+
     # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
     demo_room_id: str = "demo-farm"
 

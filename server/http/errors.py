@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from streams.errors import BadOffer, PublisherBusy, StreamError, UnknownSession, UnsupportedPatch
 
+from ..domain.commerce.errors import IdempotencyKeyReused
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 _STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (UnknownSession, 404),
+    (IdempotencyKeyReused, 422),
     (Conflict, 409),
     (PublisherBusy, 409),
     (InvalidInput, 400),

@@ -27,6 +27,7 @@ def _user(row: UserRow) -> User:
         password_hash=row.password_hash,
         created_at=_aware(row.created_at),
         community=row.community,
+        community_id=row.community_id,
     )
 
 
@@ -51,6 +52,7 @@ class SqlUserRepository:
             role=user.role.value,
             password_hash=user.password_hash,
             community=user.community,
+            community_id=user.community_id,
             created_at=user.created_at.astimezone(UTC),
         )
         async with self.db.session() as s:
@@ -70,6 +72,7 @@ class SqlUserRepository:
             row.nickname = user.nickname
             row.role = user.role.value
             row.community = user.community
+            row.community_id = user.community_id
             row.password_hash = user.password_hash
             s.add(row)
             await s.commit()

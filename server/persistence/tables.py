@@ -40,6 +40,8 @@ class UserRow(SQLModel, table=True):
     role: str = Field(max_length=16)
     password_hash: str | None = Field(default=None, max_length=200)
     community: str = Field(default="", max_length=40)
+    # The community (小区) the user buys with; `community` keeps its name for display.
+    community_id: int | None = Field(default=None, index=True)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 

@@ -47,6 +47,11 @@ def sio_room(room_id: str) -> str:
     return f"room:{room_id}"
 
 
+def user_room(user_id: int) -> str:
+    """Each signed-in client is in its user's room: events only that user may see go there."""
+    return f"user:{user_id}"
+
+
 @dataclass(frozen=True)
 class Client:
     """Who is on the other end of a Socket.IO connection, as established on connect."""
@@ -106,6 +111,8 @@ class Realtime:
             ip=who.ip,
         )
         await self.sio.save_session(sid, asdict(client))
+        if user is not None and user.id is not None:
+            await self.sio.enter_room(sid, user_room(user.id))
         return True
 
     async def client(self, sid: str) -> Client:

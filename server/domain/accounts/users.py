@@ -24,6 +24,7 @@ class User:
     password_hash: str | None
     created_at: datetime
     community: str = ""
+    community_id: int | None = None  # the community (小区) the user buys with
 
 
 def normalise_identifier(raw: str) -> str:

@@ -1,0 +1,1 @@
+"""In-stream commerce: catalog, communities, group-buys, flash claims, coupons, pricing, orders."""

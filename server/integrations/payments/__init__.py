@@ -1,0 +1,1 @@
+"""Payment providers behind the domain port (server/domain/commerce/payments.py)."""

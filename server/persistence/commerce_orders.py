@@ -1,0 +1,470 @@
+"""Orders in SQL: reading, state changes with their timeline, refunds, payments, and the embedded
+(no Redis) way of placing an order: stock and order in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from ..domain.commerce.errors import (
+    ClaimLimitReached,
+    CouponUsed,
+    IdempotencyKeyReused,
+    PaymentMismatch,
+    SoldOut,
+    UnknownOrder,
+)
+from ..domain.commerce.group_buy import PlannedRefund
+from ..domain.commerce.orders import (
+    HOLDS_STOCK,
+    RECEIVED,
+    Fulfilment,
+    Order,
+    OrderDraft,
+    OrderState,
+    PaymentMethod,
+    TimelineEntry,
+    transition,
+)
+from ..domain.commerce.payments import PaymentEvent
+from ..domain.commerce.ports import ReceivedOrder
+from ..domain.commerce.pricing import PriceLine
+from .commerce_tables import (
+    ClaimTakeRow,
+    CouponUseRow,
+    FlashClaimRow,
+    GroupBuyMemberRow,
+    OrderEventRow,
+    OrderRow,
+    PaymentEventRow,
+    ProductRow,
+    RefundRow,
+    TestProviderRefundRow,
+)
+from .db import Database
+from .rooms import _aware
+
+logger = logging.getLogger(__name__)
+
+
+def upsert(db: Database, table: Any) -> Any:
+    """INSERT with ON CONFLICT support for whichever engine this is."""
+    return (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
+
+
+def _draft(row: OrderRow) -> OrderDraft:
+    return OrderDraft(
+        user_id=row.user_id, idempotency_key=row.idempotency_key, request_hash=row.request_hash,
+        session_id=row.session_id, room_id=row.room_id, product_id=row.product_id,
+        product_name_zh=row.product_name_zh, product_name_en=row.product_name_en, quantity=row.quantity,
+        unit_base_fen=row.unit_base_fen, unit_price_fen=row.unit_price_fen, total_fen=row.total_fen,
+        lines=tuple(PriceLine(**line) for line in row.lines), fulfilment=Fulfilment(row.fulfilment),
+        community_id=row.community_id, pickup_point_id=row.pickup_point_id,
+        delivery_address=row.delivery_address, contact_name=row.contact_name, contact_phone=row.contact_phone,
+        payment_method=PaymentMethod(row.payment_method), group_buy_id=row.group_buy_id,
+        claim_id=row.claim_id, coupon_code=row.coupon_code,
+    )
+
+
+def _order(row: OrderRow, events: Sequence[OrderEventRow]) -> Order:
+    assert row.id is not None
+    timeline = tuple(TimelineEntry(OrderState(e.state), _aware(e.at), e.note) for e in events)
+    return Order(row.id, _draft(row), OrderState(row.state), _aware(row.created_at), row.refunded_fen, timeline)
+
+
+def order_row(draft: OrderDraft, *, now: datetime, stock_applied: bool) -> OrderRow:
+    return OrderRow(
+        user_id=draft.user_id, idempotency_key=draft.idempotency_key, request_hash=draft.request_hash,
+        session_id=draft.session_id, room_id=draft.room_id, product_id=draft.product_id,
+        product_name_zh=draft.product_name_zh, product_name_en=draft.product_name_en, quantity=draft.quantity,
+        unit_base_fen=draft.unit_base_fen, unit_price_fen=draft.unit_price_fen, total_fen=draft.total_fen,
+        lines=[asdict(line) for line in draft.lines], fulfilment=draft.fulfilment.value,
+        community_id=draft.community_id, pickup_point_id=draft.pickup_point_id,
+        delivery_address=draft.delivery_address, contact_name=draft.contact_name,
+        contact_phone=draft.contact_phone, payment_method=draft.payment_method.value,
+        group_buy_id=draft.group_buy_id, claim_id=draft.claim_id, coupon_code=draft.coupon_code,
+        state=OrderState.PENDING_PAYMENT.value, stock_applied=stock_applied, created_at=now.astimezone(UTC),
+    )
+
+
+def replay(order: Order, draft: OrderDraft) -> Order:
+    """A retry gets the first answer; the same key with other content is refused."""
+    if order.request_hash != draft.request_hash:
+        raise IdempotencyKeyReused("this idempotency key was used for a different order")
+    return order
+
+
+class SqlOrders:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _load(self, s: AsyncSession, rows: Sequence[OrderRow]) -> list[Order]:
+        ids = [r.id for r in rows]
+        events: dict[int, list[OrderEventRow]] = {i: [] for i in ids if i is not None}
+        if ids:
+            for e in (await s.execute(
+                select(OrderEventRow).where(OrderEventRow.order_id.in_(ids)).order_by(OrderEventRow.id)  # type: ignore[attr-defined]
+            )).scalars():
+                events[e.order_id].append(e)
+        return [_order(r, events[r.id]) for r in rows if r.id is not None]
+
+    async def get(self, order_id: int) -> Order | None:
+        async with self.db.session() as s:
+            row = await s.get(OrderRow, order_id)
+            return (await self._load(s, [row]))[0] if row else None
+
+    async def require(self, order_id: int) -> Order:
+        order = await self.get(order_id)
+        if order is None:
+            raise UnknownOrder(f"no order {order_id}")
+        return order
+
+    async def by_key(self, user_id: int, key: str) -> Order | None:
+        async with self.db.session() as s:
+            row = (await s.execute(select(OrderRow).where(
+                OrderRow.user_id == user_id, OrderRow.idempotency_key == key))).scalars().first()
+            return (await self._load(s, [row]))[0] if row else None
+
+    async def list(
+        self, *, user_id: int | None = None, session_id: int | None = None, community_id: int | None = None,
+        pickup_point_id: int | None = None, states: Sequence[OrderState] | None = None,
+        claim_id: int | None = None, group_buy_id: int | None = None, limit: int = 10_000,
+    ) -> list[Order]:
+        query = select(OrderRow).order_by(OrderRow.id).limit(limit)
+        for column, value in ((OrderRow.user_id, user_id), (OrderRow.session_id, session_id),
+                              (OrderRow.community_id, community_id), (OrderRow.pickup_point_id, pickup_point_id),
+                              (OrderRow.claim_id, claim_id), (OrderRow.group_buy_id, group_buy_id)):
+            if value is not None:
+                query = query.where(column == value)
+        if states is not None:
+            query = query.where(OrderRow.state.in_([s.value for s in states]))  # type: ignore[attr-defined]
+        async with self.db.session() as s:
+            return await self._load(s, list((await s.execute(query)).scalars()))
+
+    async def count(self, **filters: Any) -> int:
+        query = select(func.count()).select_from(OrderRow)
+        for name, value in filters.items():
+            query = query.where(getattr(OrderRow, name) == value)
+        async with self.db.session() as s:
+            return int((await s.execute(query)).scalar_one())
+
+    async def _write_state(self, s: AsyncSession, row: OrderRow, new: Order, note: str) -> None:
+        old_state = row.state
+        result = await s.execute(
+            update(OrderRow).where(OrderRow.id == row.id, OrderRow.state == old_state)
+            .values(state=new.state.value, refunded_fen=new.refunded_fen)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise _Raced()
+        s.add(OrderEventRow(order_id=new.id, state=new.state.value, at=new.timeline[-1].at, note=note))
+
+    async def _restore_stock(self, s: AsyncSession, row: OrderRow) -> bool:
+        """Units of an order that no longer holds them go back. True: the hot counter must be told."""
+        if not row.stock_applied:
+            # Taken in Redis but never applied here: applying nothing is giving it back in SQL.
+            await s.execute(update(OrderRow).where(OrderRow.id == row.id).values(stock_applied=True))
+            return True
+        if row.claim_id is not None:
+            await s.execute(update(FlashClaimRow).where(FlashClaimRow.id == row.claim_id)
+                            .values(remaining=FlashClaimRow.remaining + row.quantity))
+            await s.execute(update(ClaimTakeRow).where(ClaimTakeRow.claim_id == row.claim_id, ClaimTakeRow.user_id == row.user_id)
+                            .values(taken=ClaimTakeRow.taken - row.quantity))
+        else:
+            await s.execute(update(ProductRow).where(ProductRow.id == row.product_id)
+                            .values(stock=ProductRow.stock + row.quantity))
+        return False
+
+    async def _leave_pool(self, s: AsyncSession, row: OrderRow) -> None:
+        """A buyer whose last order in a pool is gone no longer counts towards its tiers."""
+        if row.group_buy_id is None:
+            return
+        others = (await s.execute(select(func.count()).select_from(OrderRow).where(
+            OrderRow.group_buy_id == row.group_buy_id, OrderRow.user_id == row.user_id, OrderRow.id != row.id,
+            OrderRow.state.in_([st.value for st in HOLDS_STOCK]),  # type: ignore[attr-defined]
+        ))).scalar_one()
+        if not others:
+            member = await s.get(GroupBuyMemberRow, (row.group_buy_id, row.user_id))
+            if member is not None:
+                await s.delete(member)
+
+    async def transition(self, order_id: int, to: OrderState, now: datetime, note: str = "") -> tuple[Order, bool]:
+        """Move the order on; returns it and whether a Redis counter must get its units back."""
+        for _ in range(5):
+            try:
+                async with self.db.session() as s, s.begin():
+                    row = await s.get(OrderRow, order_id)
+                    if row is None:
+                        raise UnknownOrder(f"no order {order_id}")
+                    order = (await self._load(s, [row]))[0]
+                    new = transition(order, to, now, note)
+                    await self._write_state(s, row, new, note)
+                    release = False
+                    if order.state in HOLDS_STOCK and to not in HOLDS_STOCK:
+                        release = await self._restore_stock(s, row)
+                        await self._leave_pool(s, row)
+                return new, release
+            except _Raced:
+                continue
+        raise UnknownOrder(f"order {order_id} keeps changing; try again")
+
+    # -- refunds --------------------------------------------------------------------------------
+
+    async def plan_refunds(self, refunds: list[PlannedRefund], group_buy_id: int, now: datetime) -> None:
+        if not refunds:
+            return
+        async with self.db.session() as s:
+            stmt = upsert(self.db, RefundRow).values([
+                {"id": r.refund_id, "order_id": r.order_id, "group_buy_id": group_buy_id, "amount_fen": r.amount_fen,
+                 "full": r.full, "done": False, "created_at": now.astimezone(UTC)} for r in refunds
+            ]).on_conflict_do_nothing(index_elements=["id"])
+            await s.execute(stmt)
+            await s.commit()
+
+    async def pending_refunds(self, group_buy_id: int) -> list[PlannedRefund]:
+        async with self.db.session() as s:
+            rows = (await s.execute(select(RefundRow).where(
+                RefundRow.group_buy_id == group_buy_id, RefundRow.done == False  # noqa: E712
+            ).order_by(RefundRow.order_id))).scalars()
+            return [PlannedRefund(r.id, r.order_id, r.amount_fen, r.full) for r in rows]
+
+    async def refunds(self, group_buy_id: int | None = None) -> list[RefundRow]:
+        async with self.db.session() as s:
+            query = select(RefundRow).order_by(RefundRow.id)
+            if group_buy_id is not None:
+                query = query.where(RefundRow.group_buy_id == group_buy_id)
+            return list((await s.execute(query)).scalars())
+
+    async def complete_refund(self, refund: PlannedRefund, now: datetime) -> tuple[Order | None, bool]:
+        """Mark it made and apply it to the order, once: a second call finds it done and does nothing."""
+        async with self.db.session() as s, s.begin():
+            done = await s.execute(update(RefundRow).where(RefundRow.id == refund.refund_id, RefundRow.done == False)  # noqa: E712
+                                   .values(done=True, done_at=now.astimezone(UTC)))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                return None, False
+            row = await s.get(OrderRow, refund.order_id)
+            assert row is not None
+            order = (await self._load(s, [row]))[0]
+            if order.state not in HOLDS_STOCK:
+                return None, False  # cancelled before the pool closed: nothing was kept, nothing is owed
+            refunded = row.refunded_fen + refund.amount_fen
+            note = f"refund {refund.refund_id}: {refund.amount_fen} fen"
+            release = False
+            if refund.full:
+                to = OrderState.REFUNDED if order.state is not OrderState.PENDING_PAYMENT else OrderState.CANCELLED
+                new = transition(order, to, now, note)
+                release = await self._restore_stock(s, row)
+            elif order.state is OrderState.PAID:
+                new = transition(order, OrderState.PARTIALLY_REFUNDED, now, note)
+            else:
+                # Unpaid (pay at pickup) or already on its way: the state stays, the amount due drops.
+                new = Order(order.id, order.draft, order.state, order.created_at, refunded,
+                            (*order.timeline, TimelineEntry(order.state, now, note)))
+            new = Order(new.id, new.draft, new.state, new.created_at, refunded, new.timeline)
+            await s.execute(update(OrderRow).where(OrderRow.id == row.id).values(state=new.state.value, refunded_fen=refunded))
+            s.add(OrderEventRow(order_id=new.id, state=new.state.value, at=now, note=note))
+            return new, release
+
+    # -- payments -------------------------------------------------------------------------------
+
+    async def record_payment(self, event: PaymentEvent, provider: str, now: datetime) -> tuple[Order, bool]:
+        """Apply a verified payment once; a redelivered event returns the order unchanged (False)."""
+        async with self.db.session() as s, s.begin():
+            row = await s.get(OrderRow, event.order_id)
+            if row is None:
+                raise UnknownOrder(f"no order {event.order_id}")
+            inserted = await s.execute(upsert(self.db, PaymentEventRow).values(
+                event_id=event.event_id, provider=provider, order_id=event.order_id,
+                amount_fen=event.amount_fen, received_at=now.astimezone(UTC),
+            ).on_conflict_do_nothing(index_elements=["event_id"]))
+            order = (await self._load(s, [row]))[0]
+            if not inserted.rowcount:  # type: ignore[attr-defined]
+                return order, False
+            due = row.total_fen - row.refunded_fen
+            if event.amount_fen != due:
+                raise PaymentMismatch(f"paid {event.amount_fen} fen but {due} fen is due")
+            new = transition(order, OrderState.PAID, now, f"{provider} {event.event_id}")
+            await self._write_state(s, row, new, f"{provider} {event.event_id}")
+            return new, True
+
+    # -- stock taken in Redis, applied here in batches --------------------------------------------
+
+    async def apply_stock(self, batch: int = 500) -> int:
+        """Subtract Redis-taken units from products.stock / flash_claims.remaining, once each."""
+        async with self.db.session() as s, s.begin():
+            query = select(OrderRow).where(OrderRow.stock_applied == False).order_by(OrderRow.id).limit(batch)  # noqa: E712
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await s.execute(query)).scalars())
+            if not rows:
+                return 0
+            by_product: dict[int, int] = {}
+            by_claim: dict[int, int] = {}
+            takes: dict[tuple[int, int], int] = {}
+            for r in rows:
+                if r.claim_id is not None:
+                    by_claim[r.claim_id] = by_claim.get(r.claim_id, 0) + r.quantity
+                    takes[(r.claim_id, r.user_id)] = takes.get((r.claim_id, r.user_id), 0) + r.quantity
+                else:
+                    by_product[r.product_id] = by_product.get(r.product_id, 0) + r.quantity
+            for pid, n in by_product.items():
+                await s.execute(update(ProductRow).where(ProductRow.id == pid).values(stock=ProductRow.stock - n))
+            for cid, n in by_claim.items():
+                await s.execute(update(FlashClaimRow).where(FlashClaimRow.id == cid).values(remaining=FlashClaimRow.remaining - n))
+            for (cid, uid), n in takes.items():
+                stmt = upsert(self.db, ClaimTakeRow).values(claim_id=cid, user_id=uid, taken=n)
+                await s.execute(stmt.on_conflict_do_update(
+                    index_elements=["claim_id", "user_id"], set_={"taken": ClaimTakeRow.__table__.c.taken + n}))  # type: ignore[attr-defined]
+            await s.execute(update(OrderRow).where(OrderRow.id.in_([r.id for r in rows])).values(stock_applied=True))  # type: ignore[union-attr]
+            return len(rows)
+
+    async def unapplied(self) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, int], int]]:
+        """Units taken in Redis not yet applied here: per product, per claim, per (claim, buyer)."""
+        async with self.db.session() as s:
+            rows = list((await s.execute(select(OrderRow).where(OrderRow.stock_applied == False))).scalars())  # noqa: E712
+        products: dict[int, int] = {}
+        claims: dict[int, int] = {}
+        takes: dict[tuple[int, int], int] = {}
+        for r in rows:
+            if r.claim_id is not None:
+                claims[r.claim_id] = claims.get(r.claim_id, 0) + r.quantity
+                takes[(r.claim_id, r.user_id)] = takes.get((r.claim_id, r.user_id), 0) + r.quantity
+            else:
+                products[r.product_id] = products.get(r.product_id, 0) + r.quantity
+        return products, claims, takes
+
+
+class _Raced(Exception):
+    """Someone else moved the order between our read and our write: read again."""
+
+
+async def insert_order(db: Database, s: AsyncSession, draft: OrderDraft, *, now: datetime, stock_applied: bool) -> OrderRow:
+    """The order's rows (order, first timeline entry, coupon use, group-buy membership), inside `s`."""
+    if draft.coupon_code is not None:
+        used = await s.execute(upsert(db, CouponUseRow).values(code=draft.coupon_code, user_id=draft.user_id)
+                               .on_conflict_do_nothing(index_elements=["code", "user_id"]))
+        if not used.rowcount:  # type: ignore[attr-defined]
+            raise CouponUsed("you have used this coupon already")
+    if draft.group_buy_id is not None:
+        await s.execute(upsert(db, GroupBuyMemberRow).values(group_buy_id=draft.group_buy_id, user_id=draft.user_id)
+                        .on_conflict_do_nothing(index_elements=["group_buy_id", "user_id"]))
+    row = order_row(draft, now=now, stock_applied=stock_applied)
+    s.add(row)
+    await s.flush()
+    assert row.id is not None
+    s.add(OrderEventRow(order_id=row.id, state=row.state, at=now.astimezone(UTC)))
+    if draft.coupon_code is not None:
+        await s.execute(update(CouponUseRow).where(CouponUseRow.code == draft.coupon_code, CouponUseRow.user_id == draft.user_id)
+                        .values(order_id=row.id))
+    return row
+
+
+class SqlOrderPlacement:
+    """The embedded mode: units and order in ONE transaction, so either both happen or neither."""
+
+    def __init__(self, db: Database, orders: SqlOrders, clock: Any) -> None:
+        self.db = db
+        self.orders = orders
+        self.clock = clock
+
+    async def place(self, draft: OrderDraft) -> tuple[Order, bool]:
+        existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
+        if existing is not None:
+            return replay(existing, draft), False
+        if draft.claim_id is not None:
+            await self._fast_sold_out(draft)
+        try:
+            async with self.db.session() as s, s.begin():
+                await self._take(s, draft)
+                row = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=True)
+                order_id = row.id
+        except IntegrityError:
+            # Only the idempotency key can collide here: a concurrent twin won; answer as it did.
+            existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
+            if existing is None:
+                raise
+            return replay(existing, draft), False
+        assert order_id is not None
+        return await self.orders.require(order_id), True
+
+    async def release(self, order: Order) -> None:
+        return None  # SQL already gave the units back in the cancelling transaction
+
+    async def _fast_sold_out(self, draft: OrderDraft) -> None:
+        # A plain read first: once a claim is gone, the thousands still trying need no write lock.
+        async with self.db.session() as s:
+            remaining = (await s.execute(select(FlashClaimRow.remaining).where(FlashClaimRow.id == draft.claim_id))).scalar_one_or_none()
+        if remaining is not None and remaining < draft.quantity:
+            raise SoldOut("all gone: every unit of this flash claim has been claimed")
+
+    async def _take(self, s: AsyncSession, draft: OrderDraft) -> None:
+        if draft.claim_id is not None:
+            if draft.quantity > draft.claim_limit:
+                raise ClaimLimitReached(f"at most {draft.claim_limit} per buyer")
+            table = ClaimTakeRow.__table__  # type: ignore[attr-defined]
+            took = await s.execute(
+                upsert(self.db, ClaimTakeRow).values(claim_id=draft.claim_id, user_id=draft.user_id, taken=draft.quantity)
+                .on_conflict_do_update(
+                    index_elements=["claim_id", "user_id"], set_={"taken": table.c.taken + draft.quantity},
+                    where=table.c.taken + draft.quantity <= draft.claim_limit,
+                ).returning(table.c.taken)
+            )
+            if took.first() is None:
+                raise ClaimLimitReached(f"at most {draft.claim_limit} per buyer: you have claimed yours")
+            left = await s.execute(
+                update(FlashClaimRow).where(FlashClaimRow.id == draft.claim_id, FlashClaimRow.remaining >= draft.quantity)  # type: ignore[arg-type]
+                .values(remaining=FlashClaimRow.remaining - draft.quantity)
+            )
+            if not left.rowcount:  # type: ignore[attr-defined]
+                raise SoldOut("all gone: every unit of this flash claim has been claimed")
+        else:
+            left = await s.execute(
+                update(ProductRow).where(ProductRow.id == draft.product_id, ProductRow.stock >= draft.quantity)  # type: ignore[arg-type]
+                .values(stock=ProductRow.stock - draft.quantity)
+            )
+            if not left.rowcount:  # type: ignore[attr-defined]
+                raise SoldOut("sold out: not enough stock for that quantity")
+
+
+class SqlOrderLookup:
+    """For verified-buyer reviews: an order of that user that they have received."""
+
+    def __init__(self, orders: SqlOrders) -> None:
+        self.orders = orders
+
+    async def received_order(self, user_id: int, order_id: int) -> ReceivedOrder | None:
+        order = await self.orders.get(order_id)
+        if order is None or order.user_id != user_id or order.state not in RECEIVED:
+            return None
+        received = order.received_at
+        assert received is not None
+        names = tuple(n for n in (order.product_name_zh,) if n)
+        return ReceivedOrder(order.id, names, received)
+
+
+class SqlTestProviderLedger:
+    """The test payment provider's side: money it sent back, one row per refund id."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def send(self, refund_id: str, order_id: int, amount_fen: int, now: datetime) -> bool:
+        async with self.db.session() as s:
+            result = await s.execute(upsert(self.db, TestProviderRefundRow).values(
+                refund_id=refund_id, order_id=order_id, amount_fen=amount_fen, at=now.astimezone(UTC),
+            ).on_conflict_do_nothing(index_elements=["refund_id"]))
+            await s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def all(self) -> list[TestProviderRefundRow]:
+        async with self.db.session() as s:
+            return list((await s.execute(select(TestProviderRefundRow).order_by(TestProviderRefundRow.refund_id))).scalars())

@@ -1,0 +1,220 @@
+"""Placing orders with Redis as the hot counter: a Lua script takes the unit, then the order is
+written to SQL. A reservation that never reached SQL (a crash in between, a dropped task) stays in
+a Redis hash and is completed by `reconcile`, on start-up and every few seconds after.
+Units taken here are applied to products.stock / flash_claims.remaining in batches (`apply_stock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from ..domain.commerce.errors import ClaimLimitReached, CouponUsed, IdempotencyKeyReused, SoldOut
+from ..domain.errors import Conflict
+from ..domain.commerce.orders import Fulfilment, Order, OrderDraft, PaymentMethod
+from ..domain.commerce.pricing import PriceLine
+from . import redis_scripts
+from .commerce_orders import SqlOrders, insert_order, replay
+from .commerce_tables import ClaimTakeRow, FlashClaimRow, ProductRow
+from .db import Database
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL_S = 7 * 86400
+# A reservation older than this with no order is completed by the reconciler (its task is gone).
+STALE_RESERVATION_S = 10.0
+
+
+def draft_to_json(draft: OrderDraft) -> str:
+    data = asdict(draft)
+    data["at"] = time.time()
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def draft_from_json(text: str) -> tuple[OrderDraft, float]:
+    data: dict[str, Any] = json.loads(text)
+    at = float(data.pop("at", 0.0))
+    data["lines"] = tuple(PriceLine(**line) for line in data["lines"])
+    data["fulfilment"] = Fulfilment(data["fulfilment"])
+    data["payment_method"] = PaymentMethod(data["payment_method"])
+    return OrderDraft(**data), at
+
+
+class RedisOrderPlacement:
+    def __init__(self, db: Database, orders: SqlOrders, client: aioredis.Redis, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.orders = orders
+        self.redis = client
+        self.clock = clock
+        # Keys are namespaced by database, so test databases (and deployments) sharing one Redis
+        # never see each other's counters.
+        self.ns = "fc:" + hashlib.sha1(db.url.encode()).hexdigest()[:10]
+        self._reserve = client.register_script(redis_scripts.RESERVE)
+        self._release = client.register_script(redis_scripts.RELEASE)
+        self._seed = client.register_script(redis_scripts.SEED)
+        self._adjust = client.register_script(redis_scripts.ADJUST)
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _counter(self, draft_product: int, claim_id: int | None) -> tuple[str, str]:
+        if claim_id is not None:
+            return f"{self.ns}:claim:{claim_id}:left", f"{self.ns}:claim:{claim_id}:taken"
+        return f"{self.ns}:stock:{draft_product}", f"{self.ns}:stock:{draft_product}:none"
+
+    def _idem(self, user_id: int, key: str) -> str:
+        return f"{self.ns}:idem:{user_id}:{key}"
+
+    @property
+    def _pending(self) -> str:
+        return f"{self.ns}:pending"
+
+    # -- placing --------------------------------------------------------------------------------
+
+    async def place(self, draft: OrderDraft) -> tuple[Order, bool]:
+        counter, taken = self._counter(draft.product_id, draft.claim_id)
+        limit = draft.claim_limit if draft.claim_id is not None else 0
+        if limit and draft.quantity > limit:
+            raise ClaimLimitReached(f"at most {limit} per buyer")
+        reservation = uuid.uuid4().hex
+        for _ in range(3):
+            status, detail = await self._reserve(
+                keys=[self._idem(draft.user_id, draft.idempotency_key), counter, taken, self._pending],
+                args=[draft.quantity, draft.user_id, limit, reservation, draft_to_json(draft), draft.request_hash,
+                      IDEMPOTENCY_TTL_S],
+            )
+            status = status.decode() if isinstance(status, bytes) else status
+            detail = detail.decode() if isinstance(detail, bytes) else detail
+            if status == "ok":
+                # Shielded: a client dropping mid-request must not leave the unit taken and no order.
+                return await asyncio.shield(self._complete(reservation, draft)), True
+            if status == "sold_out":
+                raise SoldOut("all gone: every unit has been taken" if draft.claim_id else "sold out: not enough stock for that quantity")
+            if status == "limit":
+                raise ClaimLimitReached(f"at most {limit} per buyer: you have claimed yours")
+            if status == "unseeded":
+                await self.seed(draft.product_id, draft.claim_id)
+                continue
+            if status == "dup":
+                return await self._duplicate(detail, draft), False
+        raise Conflict("could not take stock; try again")
+
+    async def _duplicate(self, detail: str, draft: OrderDraft) -> Order:
+        reservation, _, request_hash = detail.partition("|")
+        if request_hash != draft.request_hash:
+            raise IdempotencyKeyReused("this idempotency key was used for a different order")
+        for _ in range(50):
+            order = await self.orders.by_key(draft.user_id, draft.idempotency_key)
+            if order is not None:
+                return replay(order, draft)
+            pending = await self.redis.hget(self._pending, reservation)
+            if pending is not None:
+                # The first request's unit is taken but its order not written (yet, or ever):
+                # writing it here is safe, since the write is idempotent by key.
+                first, _ = draft_from_json(pending.decode())
+                return await asyncio.shield(self._complete(reservation, first))
+            await asyncio.sleep(0.05)
+        raise Conflict("the first request with this key is still being processed; try again")
+
+    async def _complete(self, reservation: str, draft: OrderDraft) -> Order:
+        """Write the order for a reservation; idempotent (the key is unique in SQL)."""
+        try:
+            async with self.db.session() as s, s.begin():
+                row = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=False)
+                order_id = row.id
+        except IntegrityError:
+            existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
+            if existing is None:
+                raise
+            await self.redis.hdel(self._pending, reservation)
+            return existing
+        except CouponUsed:
+            await self._give_back(draft, reservation)
+            raise
+        await self.redis.hdel(self._pending, reservation)
+        assert order_id is not None
+        return await self.orders.require(order_id)
+
+    async def _give_back(self, draft: OrderDraft, reservation: str = "") -> None:
+        counter, taken = self._counter(draft.product_id, draft.claim_id)
+        limit = draft.claim_limit if draft.claim_id is not None else 0
+        await self._release(
+            keys=[counter, taken, self._idem(draft.user_id, draft.idempotency_key), self._pending],
+            args=[draft.quantity, draft.user_id, limit or (1 if draft.claim_id else 0), reservation],
+        )
+
+    async def release(self, order: Order) -> None:
+        await self._give_back(order.draft)
+
+    # -- counters -------------------------------------------------------------------------------
+
+    async def seed(self, product_id: int, claim_id: int | None) -> None:
+        """Set a missing counter from SQL: the stored value less what Redis took and SQL has not applied."""
+        products, claims, takes = await self.orders.unapplied()
+        counter, taken = self._counter(product_id, claim_id)
+        async with self.db.session() as s:
+            if claim_id is not None:
+                remaining = (await s.execute(select(FlashClaimRow.remaining).where(FlashClaimRow.id == claim_id))).scalar_one()
+                left = remaining - claims.get(claim_id, 0)
+                per_buyer = {r.user_id: r.taken for r in (await s.execute(
+                    select(ClaimTakeRow).where(ClaimTakeRow.claim_id == claim_id))).scalars()}
+                for (cid, uid), n in takes.items():
+                    if cid == claim_id:
+                        per_buyer[uid] = per_buyer.get(uid, 0) + n
+            else:
+                stock = (await s.execute(select(ProductRow.stock).where(ProductRow.id == product_id))).scalar_one()
+                left = stock - products.get(product_id, 0)
+                per_buyer = {}
+        pairs: list[Any] = []
+        for uid, n in per_buyer.items():
+            if n > 0:
+                pairs += [uid, n]
+        await self._seed(keys=[counter, taken], args=[max(0, left), *pairs])
+
+    async def adjust_stock(self, product_id: int, delta: int) -> None:
+        """Operator stock changes reach the hot counter first, so it never sells what SQL took away."""
+        counter, _ = self._counter(product_id, None)
+        result = int(await self._adjust(keys=[counter], args=[delta]))
+        if result < 0:
+            raise Conflict("not enough stock left to take that many away")
+
+    async def left(self, product_id: int, claim_id: int | None) -> int | None:
+        counter, _ = self._counter(product_id, claim_id)
+        value = await self.redis.get(counter)
+        return int(value) if value is not None else None
+
+    # -- recovery -------------------------------------------------------------------------------
+
+    async def reconcile(self, older_than_s: float = 0.0) -> int:
+        """Complete every reservation that has no order yet (crash between Redis and SQL)."""
+        done = 0
+        now = time.time()
+        for reservation, text in (await self.redis.hgetall(self._pending)).items():
+            draft, at = draft_from_json(text.decode())
+            if now - at < older_than_s:
+                continue
+            try:
+                await self._complete(reservation.decode(), draft)
+                done += 1
+            except CouponUsed:
+                logger.warning("reservation dropped: coupon used twice", extra={"order": reservation})
+        if done:
+            logger.warning("reconciled %d reservations that had no order", done)
+        return done
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    # A bounded pool: thousands of concurrent claims queue for a connection instead of opening one each.
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+    return aioredis.Redis(connection_pool=pool)

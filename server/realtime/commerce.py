@@ -1,0 +1,301 @@
+"""Commerce on the live side: Socket.IO handlers (claim, order, pin), the events every viewer sees
+(pinned product, stock, group-buy progress) and the per-user ones (order status), and the shop's
+overlay layers in each live room.
+
+Bursts are coalesced: a hundred claims in a second make one `stock.changed` per claim per 50 ms,
+not a hundred. Order events go to `user:<id>`, so a viewer receives only their own orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..domain.accounts.roles import Role
+from ..domain.commerce.checkout import Buyer, BuyRequest, ClaimRequest, Delivery
+from ..domain.commerce.errors import NotOnSale, UnknownGroupBuy
+from ..domain.commerce.flash_claims import FlashClaim
+from ..domain.commerce.live_sessions import Pin
+from ..domain.commerce.orders import Fulfilment, Order, PaymentMethod
+from ..domain.errors import NotFound, Unauthorized
+from ..http.commerce_keys import COMMERCE
+from ..http.commerce_models import (
+    FlashClaimPublic,
+    GroupBuyPublic,
+    ShopState,
+    claim_public,
+    group_buy_public,
+    order_public,
+    product_public,
+    session_public,
+)
+from ..http.keys import REALTIME, ROOMS, SETTINGS
+from ..http.orders import DeliveryIn
+from . import commerce_events as ev
+from .server import Client, Realtime, sio_room, user_room
+
+if TYPE_CHECKING:
+    from streams.manager import MediaServer
+
+    from ..features.commerce import Commerce
+    from ..features.shop_overlays import ShopOverlays
+
+logger = logging.getLogger(__name__)
+
+COALESCE_S = 0.05
+
+
+class Coalescer:
+    """Runs the latest job per key at most once per `delay_s` (the first one after `delay_s`)."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self._jobs: dict[Any, Callable[[], Awaitable[None]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    def add(self, key: Any, job: Callable[[], Awaitable[None]]) -> None:
+        self._jobs[key] = job
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay_s, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        jobs, self._jobs = self._jobs, {}
+        for job in jobs.values():
+            task = asyncio.ensure_future(self._run(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    @staticmethod
+    async def _run(job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        except Exception:
+            logger.exception("commerce live update failed")
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._jobs.clear()
+
+
+def _delivery(d: DeliveryIn) -> Delivery:
+    return Delivery(Fulfilment(d.fulfilment), d.pickup_point_id, d.address, d.contact_name, d.contact_phone)
+
+
+class CommerceRealtime:
+    """Implements the domain's CommerceEvents port on Socket.IO and the overlays."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.coalesce = Coalescer(COALESCE_S)
+        self.overlays: ShopOverlays | None = None
+
+    @property
+    def commerce(self) -> Commerce:
+        return self.app[COMMERCE]
+
+    @property
+    def sio(self) -> Any:
+        return self.app[REALTIME].sio
+
+    async def start(self, media: MediaServer) -> None:
+        from ..features.shop_overlays import ShopOverlays
+
+        self.overlays = ShopOverlays(self.app, media, self.app[SETTINGS].redis_url)
+        await self.overlays.start()
+
+    async def stop(self) -> None:
+        self.coalesce.close()
+        if self.overlays is not None:
+            await self.overlays.stop()
+
+    def _overlay(self, room_id: str) -> None:
+        if self.overlays is not None:
+            self.overlays.changed(room_id)
+
+    # -- the CommerceEvents port ----------------------------------------------------------------
+
+    async def order_changed(self, order: Order) -> None:
+        payload = ev.OrderStatus(**order_public(order).model_dump()).model_dump(mode="json")
+        await self.sio.emit(ev.ORDER_STATUS, payload, room=user_room(order.user_id))
+
+    async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
+        rooms = [room_id] if room_id else await self.commerce.sessions.rooms_selling(product_id)
+        for room in rooms:
+            self.coalesce.add(("units", room, product_id, claim_id), lambda r=room: self._send_units(r, product_id, claim_id))
+
+    async def _send_units(self, room_id: str, product_id: int, claim_id: int | None) -> None:
+        remaining = await self.commerce.remaining(product_id, claim_id)
+        await self.sio.emit(ev.STOCK_CHANGED, ev.StockChanged(
+            room=room_id, product_id=product_id, claim_id=claim_id, remaining=remaining).model_dump(), room=sio_room(room_id))
+        self._overlay(room_id)
+
+    async def group_buy_changed(self, pool_id: int) -> None:
+        self.coalesce.add(("pool", pool_id), lambda: self._send_pool(pool_id))
+
+    async def _send_pool(self, pool_id: int) -> None:
+        view = await self.group_buy_view(pool_id)
+        session = await self.commerce.sessions.get(view.session_id)
+        if session is None:
+            return
+        payload = ev.GroupBuyProgress(**view.model_dump(), room=session.room_id).model_dump(mode="json")
+        await self.sio.emit(ev.GROUPBUY_PROGRESS, payload, room=sio_room(session.room_id))
+        self._overlay(session.room_id)
+
+    async def shop_changed(self, room_id: str) -> None:
+        await self.sio.emit(ev.SHOP_CHANGED, {"room": room_id}, room=sio_room(room_id))
+        self._overlay(room_id)
+
+    async def product_changed(self, product_id: int) -> None:
+        for room in await self.commerce.sessions.rooms_selling(product_id):
+            await self.shop_changed(room)
+
+    async def pin_changed(self, room_id: str, pin: Pin | None) -> None:
+        product = None
+        if pin is not None:
+            p = await self.commerce.catalog.get(pin.product_id)
+            if p is not None:
+                product = product_public(p, await self.commerce.remaining(pin.product_id, None))
+        at = (pin.pinned_at if pin else self.commerce.clock()).isoformat()
+        await self.sio.emit(ev.PRODUCT_PINNED, ev.ProductPinned(room=room_id, product=product, at=at).model_dump(mode="json"),
+                            room=sio_room(room_id))
+        self._overlay(room_id)
+
+    # -- views ----------------------------------------------------------------------------------
+
+    async def group_buy_view(self, pool_id: int) -> GroupBuyPublic:
+        c = self.commerce
+        pool = await c.group_buys.get(pool_id)
+        if pool is None:
+            raise UnknownGroupBuy(f"no group-buy {pool_id}")
+        buyers = (await c.group_buys.buyers([pool_id]))[pool_id]
+        community = await c.communities.get(pool.community_id)
+        return group_buy_public(pool, buyers, community.name if community else "")
+
+    async def claim_view(self, claim: FlashClaim) -> FlashClaimPublic:
+        assert claim.id is not None
+        return claim_public(claim, await self.commerce.remaining(claim.product_id, claim.id))
+
+    async def shop_state(self, room_id: str) -> ShopState:
+        c = self.commerce
+        session = await c.sessions.current(room_id)
+        if session is None or session.id is None:
+            return ShopState(session=None, products=[], pinned_product_id=None, group_buys=[], flash_claims=[])
+        products = await c.catalog.list(list(session.product_ids))
+        order = {pid: i for i, pid in enumerate(session.product_ids)}
+        products.sort(key=lambda p: order.get(p.id or 0, 0))
+        pin = await c.sessions.current_pin(session.id)
+        pools = await c.group_buys.for_session(session.id)
+        counts = await c.group_buys.buyers([p.id for p in pools if p.id is not None])
+        names = {cm.id: cm.name for cm in await c.communities.list()}
+        claims = await c.claims.for_session(session.id)
+        return ShopState(
+            session=session_public(session),
+            products=[product_public(p, await c.remaining(p.id or 0, None)) for p in products],
+            pinned_product_id=pin.product_id if pin else None,
+            group_buys=[group_buy_public(p, counts.get(p.id or 0, 0), names.get(p.community_id, "")) for p in pools],
+            flash_claims=[await self.claim_view(cl) for cl in claims],
+        )
+
+    # -- pins -----------------------------------------------------------------------------------
+
+    async def pin(self, room_id: str, product_id: int) -> Pin:
+        c = self.commerce
+        if await self.app[ROOMS].get(room_id) is None:
+            raise NotFound(f"no room {room_id!r}")
+        session = await c.sessions.current(room_id)
+        if session is None or session.id is None:
+            raise NotOnSale("start a live session in this room first")
+        if product_id not in session.product_ids:
+            raise NotOnSale(f"product {product_id} is not on sale in this live session")
+        pin = await c.sessions.pin(session.id, product_id, c.clock())
+        logger.info("product %s pinned", product_id, extra={"room": room_id})
+        await self.pin_changed(room_id, pin)
+        return pin
+
+    async def unpin(self, room_id: str) -> None:
+        c = self.commerce
+        session = await c.sessions.current(room_id)
+        if session is not None and session.id is not None:
+            await c.sessions.unpin(session.id, c.clock())
+        await self.pin_changed(room_id, None)
+
+    # -- Socket.IO handlers ---------------------------------------------------------------------
+
+    async def _buyer(self, client: Client) -> Buyer:
+        if client.user_id is None:
+            raise Unauthorized("sign in to buy")
+        return Buyer(client.user_id, await self.commerce.user_community.get(client.user_id))
+
+    async def on_shop_join(self, client: Client, payload: ev.ShopJoin) -> dict[str, Any]:
+        if await self.app[ROOMS].get(payload.room) is None:
+            return ev_error("not_found", f"no room {payload.room!r}")
+        await self.sio.enter_room(client.sid, sio_room(payload.room))
+        if client.user_id is not None:
+            await self.sio.enter_room(client.sid, user_room(client.user_id))
+        state = await self.shop_state(payload.room)
+        return {"ok": True, "shop": state.model_dump(mode="json")}
+
+    async def on_claim(self, client: Client, payload: ev.ClaimPayload) -> dict[str, Any]:
+        buyer = await self._buyer(client)
+        order, created = await self.commerce.claim(buyer, ClaimRequest(
+            claim_id=payload.claim_id, quantity=payload.quantity, delivery=_delivery(payload.delivery),
+            payment_method=PaymentMethod(payload.payment_method), idempotency_key=payload.idempotency_key,
+        ))
+        return {"ok": True, "created": created, "order": order_public(order).model_dump(mode="json")}
+
+    async def on_order_create(self, client: Client, payload: ev.OrderCreatePayload) -> dict[str, Any]:
+        buyer = await self._buyer(client)
+        assert payload.idempotency_key is not None
+        order, created = await self.commerce.buy(buyer, BuyRequest(
+            room_id=payload.room_id, product_id=payload.product_id, quantity=payload.quantity,
+            delivery=_delivery(payload.delivery), coupon_code=payload.coupon_code,
+            payment_method=PaymentMethod(payload.payment_method), idempotency_key=payload.idempotency_key,
+            expected_total_fen=payload.expected_total_fen,
+        ))
+        return {"ok": True, "created": created, "order": order_public(order).model_dump(mode="json")}
+
+    async def on_pin(self, client: Client, payload: ev.PinPayload) -> dict[str, Any]:
+        pin = await self.pin(payload.room, payload.product_id)
+        return {"ok": True, "pinned_at": pin.pinned_at.isoformat()}
+
+    async def on_unpin(self, client: Client, payload: ev.UnpinPayload) -> dict[str, Any]:
+        await self.unpin(payload.room)
+        return {"ok": True}
+
+    @staticmethod
+    def register(realtime: Realtime, app: web.Application) -> None:
+        def live() -> CommerceRealtime:
+            return app[COMMERCE].live
+
+        async def shop_join(client: Client, payload: ev.ShopJoin) -> dict[str, Any]:
+            return await live().on_shop_join(client, payload)
+
+        async def claim(client: Client, payload: ev.ClaimPayload) -> dict[str, Any]:
+            return await live().on_claim(client, payload)
+
+        async def order_create(client: Client, payload: ev.OrderCreatePayload) -> dict[str, Any]:
+            return await live().on_order_create(client, payload)
+
+        async def pin(client: Client, payload: ev.PinPayload) -> dict[str, Any]:
+            return await live().on_pin(client, payload)
+
+        async def unpin(client: Client, payload: ev.UnpinPayload) -> dict[str, Any]:
+            return await live().on_unpin(client, payload)
+
+        realtime.on(ev.SHOP_JOIN, ev.ShopJoin, role=Role.VIEWER)(shop_join)
+        realtime.on(ev.CLAIM, ev.ClaimPayload, role=Role.VIEWER)(claim)
+        realtime.on(ev.ORDER_CREATE, ev.OrderCreatePayload, role=Role.VIEWER)(order_create)
+        realtime.on(ev.PIN, ev.PinPayload, role=Role.HOST)(pin)
+        realtime.on(ev.UNPIN, ev.UnpinPayload, role=Role.HOST)(unpin)
+
+
+def ev_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": code, "message": message}

@@ -1,0 +1,165 @@
+"""Orders over REST: priced by the server line by line, idempotent, refused clearly, nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from server.app import create_app
+from server.domain.accounts.roles import Role
+from server.http.keys import ACCOUNTS
+from tests.commerce import HOSTILE, Shop, commerce, csrf, key, make_buyers, make_shop, pickup
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def shop(database_url: str, aiohttp_client: Callable[..., Any]) -> Shop:
+    client = await aiohttp_client(create_app(make_settings(database_url)))
+    return await make_shop(client)
+
+
+async def test_buyer_places_an_order_priced_line_by_line_and_a_retry_returns_the_first_answer(shop: Shop) -> None:
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 2, "delivery": pickup(shop),
+            "idempotency_key": key()}
+    first = await shop.client.post("/api/orders", json=body, headers=headers)
+    assert first.status == 201, await first.text()
+    order = (await first.json())["order"]
+    assert order["total_fen"] == 2560 and order["state"] == "pending_payment"
+    assert [line["kind"] for line in order["lines"]] == ["list"]
+    assert order["timeline"][0]["state"] == "pending_payment"
+    again = await shop.client.post("/api/orders", json=body, headers=headers)
+    assert again.status == 200
+    assert (await again.json()) == {"order": order, "created": False}
+    # The same key with other content is refused, and nothing changes.
+    other = await shop.client.post("/api/orders", json={**body, "quantity": 3}, headers=headers)
+    assert other.status == 422 and (await other.json())["error"] == "idempotency_key_reused"
+    assert await commerce(shop.client).orders.count() == 1
+    product = await shop.call("GET", f"/api/products/{shop.product['id']}")
+    assert product["stock"] == 498
+
+
+async def test_a_client_sent_price_is_refused_and_a_stale_total_gets_price_changed(shop: Shop) -> None:
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop),
+            "idempotency_key": key()}
+    tampered = await shop.client.post("/api/orders", json={**body, "unit_price_fen": 1}, headers=headers)
+    assert tampered.status == 422
+    stale = await shop.client.post("/api/orders", json={**body, "expected_total_fen": 1}, headers=headers)
+    assert stale.status == 409 and (await stale.json())["error"] == "price_changed"
+    ok = await shop.client.post("/api/orders", json={**body, "expected_total_fen": 1280}, headers=headers)
+    assert ok.status == 201
+    assert await commerce(shop.client).orders.count() == 1
+
+
+@pytest.mark.parametrize("change, code, status", [
+    ({"product_id": 999}, "not_on_sale", 400),
+    ({"quantity": 0}, "bad_quantity", 400),
+    ({"quantity": -3}, "bad_quantity", 400),
+    ({"quantity": 100}, "bad_quantity", 400),
+    ({"quantity": 99}, None, 201),  # the limit itself is allowed
+    ({"delivery": {"fulfilment": "pickup", "pickup_point_id": 999, "contact_name": "李", "contact_phone": "13912345678"}}, "unknown_pickup_point", 404),
+    ({"delivery": {"fulfilment": "pickup", "pickup_point_id": 1, "contact_name": "李", "contact_phone": "<script>"}}, "invalid_input", 400),
+    ({"room_id": "nowhere"}, "not_on_sale", 400),
+    ({"coupon_code": "NOPE99"}, "unknown_coupon", 404),
+    ({"idempotency_key": "short"}, "invalid_input", 400),
+    ({"idempotency_key": None}, "invalid_input", 400),
+])
+async def test_bad_orders_get_a_clear_code_and_write_nothing(shop: Shop, change: dict[str, Any], code: str | None, status: int) -> None:
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop),
+            "idempotency_key": key(), **change}
+    resp = await shop.client.post("/api/orders", json=body, headers=headers)
+    data = await resp.json()
+    assert resp.status == status, data
+    if code is not None:
+        assert data["error"] == code and data["message"]
+        assert await commerce(shop.client).orders.count() == 0
+        assert (await shop.call("GET", f"/api/products/{shop.product['id']}"))["stock"] == 500
+
+
+async def test_sold_out_when_the_quantity_exceeds_the_stock_and_nothing_is_taken(shop: Shop) -> None:
+    await shop.call("POST", f"/api/products/{shop.product['id']}/stock", {"delta": -497}, status=200)
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 4, "delivery": pickup(shop), "idempotency_key": key()}
+    resp = await shop.client.post("/api/orders", json=body, headers=headers)
+    assert resp.status == 409 and (await resp.json())["error"] == "sold_out"
+    assert (await shop.call("GET", f"/api/products/{shop.product['id']}"))["stock"] == 3
+    # Taking more stock away than there is is refused too.
+    resp = await shop.client.post(f"/api/products/{shop.product['id']}/stock", json={"delta": -4}, headers=shop.auth)
+    assert resp.status == 409
+
+
+async def test_hostile_text_stays_text(shop: Shop) -> None:
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    for text in HOSTILE:
+        body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "idempotency_key": key(),
+                "delivery": {**pickup(shop), "contact_name": text[:48]}}
+        resp = await shop.client.post("/api/orders", json=body, headers=headers)
+        data = await resp.json()
+        if resp.status == 201:
+            assert data["order"]["contact_name"] == " ".join(text[:48].replace("\u202e", "").split())[:24] or len(data["order"]["contact_name"]) <= 24
+        else:
+            assert resp.status == 400 and data["error"] == "invalid_input"
+    made = await shop.call("POST", "/api/products", {"name_zh": HOSTILE[0], "unit": "1", "price_fen": 1, "stock": 1}, status=201)
+    assert made["name_zh"] == "<img src=x onerror=alert(1)>"
+    long = await shop.client.post("/api/products", json={"name_zh": HOSTILE[1][:200], "unit": "1", "price_fen": 1, "stock": 1}, headers=shop.auth)
+    assert long.status == 400 and (await long.json())["error"] == "invalid_input"
+
+
+async def test_who_may_call_what(shop: Shop, aiohttp_client: Callable[..., Any]) -> None:
+    client = shop.client
+    anonymous = await aiohttp_client(client.server)
+    body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop), "idempotency_key": key()}
+    assert (await anonymous.post("/api/orders", json=body)).status == 401
+    assert (await anonymous.get("/api/orders")).status == 401
+    await client.app[ACCOUNTS].register("host@example.com", "host-pass-1", role=Role.HOST)
+    host = await aiohttp_client(client.server)
+    login = await (await host.post("/api/auth/login", json={"identifier": "host@example.com", "password": "host-pass-1"})).json()
+    h = {"X-CSRF-Token": login["csrf"]}
+    viewer = (await make_buyers(client, 1, shop.community["id"]))[0]
+    vh = await csrf(client, viewer)
+    operator_only = [
+        ("POST", "/api/products", {"name_zh": "x", "unit": "1", "price_fen": 1, "stock": 1}),
+        ("POST", "/api/communities", {"name": "x", "leader_name": "y"}),
+        ("POST", f"/api/rooms/{shop.room}/sessions", {}),
+        ("GET", "/api/orders", None),
+        ("GET", "/api/orders.csv", None),
+        ("GET", "/api/pick-lists", None),
+        ("POST", "/api/coupons", {"code": "LIVE10", "discount_fen": 100, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}),
+    ]
+    for method, path, payload in operator_only:
+        for who, headers in ((host, h), (client, vh)):
+            resp = await who.request(method, path, json=payload, headers=headers)
+            assert resp.status == 403, (method, path, resp.status)
+    # Pinning needs the host role: a viewer is refused, the host may.
+    assert (await client.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=vh)).status == 403
+    assert (await host.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=h)).status == 200
+    # A viewer sees only their own orders.
+    resp = await client.post("/api/orders", json=body, headers=vh)
+    order_id = (await resp.json())["order"]["id"]
+    other = (await make_buyers(client, 1, shop.community["id"], prefix="o"))[0]
+    assert (await client.get(f"/api/orders/{order_id}", headers=other.headers)).status == 404
+    assert (await client.get(f"/api/orders/{order_id}", headers=viewer.headers)).status == 200
+
+
+async def test_openapi_documents_the_routes_from_the_handlers_models(shop: Shop) -> None:
+    doc = await shop.call("GET", "/api/openapi.json")
+    assert doc["openapi"].startswith("3.")
+    create = doc["paths"]["/api/orders"]["post"]
+    ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "idempotency_key" in schema["properties"] and "unit_price_fen" not in schema["properties"]
+    assert schema.get("additionalProperties") is False
+    assert "/api/webhooks/payments/{provider}" in doc["paths"]
+    assert "/api/orders.csv" in doc["paths"] and "/api/flash-claims/{claim_id}/claim" in doc["paths"]
