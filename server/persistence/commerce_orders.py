@@ -448,7 +448,7 @@ class SqlOrderLookup:
         received = order.received_at
         assert received is not None
         names = tuple(n for n in (order.product_name_zh,) if n)
-        return ReceivedOrder(order.id, names, received)
+        return ReceivedOrder(order.id, names, received, order.room_id)
 
 
 class SqlTestProviderLedger:

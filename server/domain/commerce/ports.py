@@ -68,6 +68,8 @@ class ReceivedOrder:
     id: int
     product_names: tuple[str, ...]
     received_at: datetime
+    # The room the order was placed in: its review belongs on that room's testimonial wall.
+    room_id: str
 
 
 class OrderLookup(Protocol):
