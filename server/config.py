@@ -59,6 +59,22 @@ class Settings(BaseSettings):
     # "pay at pickup" is always on.
     test_payments_secret: str = ""
 
+    # Chat. A signed-in viewer may send chat_rate_messages at once, refilled over chat_rate_window_s
+    # (moderators, hosts and operators are exempt); joining returns the last chat_history messages.
+    chat_rate_messages: int = Field(default=5, ge=1)
+    chat_rate_window_s: float = Field(default=10.0, gt=0)
+    chat_history: int = Field(default=50, ge=0, le=200)
+    # Refused in every room's chat, on top of each room's own list (JSON list in the environment).
+    chat_blocked_words: list[str] = Field(default_factory=list)
+    # A room's chat goes out at most once per window, all messages of the window in one emit: a
+    # quiet room's message leaves at once, a busy room costs one fan-out per window, not per message.
+    chat_batch_ms: int = Field(default=100, ge=0, le=2000)
+    # How long each node trusts its copy of a room's bans, slow mode and word list (other nodes'
+    # changes show up within this; this node's own at once).
+    chat_state_ttl_s: float = Field(default=1.0, ge=0)
+    # The IP address in a ban stops holding after this (mobile networks hand addresses on).
+    chat_ban_ip_hours: float = Field(default=24.0, ge=0)
+
     # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
     demo_room_id: str = "demo-farm"
 
