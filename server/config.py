@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     # The IP address in a ban stops holding after this (mobile networks hand addresses on).
     chat_ban_ip_hours: float = Field(default=24.0, ge=0)
 
+    # Trace log. The origin names the log in its signed checkpoints (a URL without scheme); empty
+    # means "<public host>/trace/<key id>", fixed by the signing key the server makes on first start.
+    trace_log_origin: str = ""
+    # Sensors. Readings arrive on MQTT topics <prefix>/sensors/<device>/readings; raw readings are
+    # kept this long, older history only as 5-minute minimum/maximum/mean buckets.
+    mqtt_topic_prefix: str = "fieldcast"
+    sensor_raw_retention_hours: float = Field(default=48.0, gt=0)
+    # A device silent for this long shows as stale on the stream's sensor panel.
+    sensor_stale_s: float = Field(default=30.0, gt=0)
+
     # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
     demo_room_id: str = "demo-farm"
 

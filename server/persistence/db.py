@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from . import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from . import trace_tables  # noqa: F401  (trace log, batches, photos)
 from . import voice_tables  # noqa: F401  (chat and moderation)
 from . import commerce_tables  # noqa: F401
 

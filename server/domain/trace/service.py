@@ -1,0 +1,250 @@
+"""Capturing events into the log and reading a batch's verifiable trail back out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import Conflict, NotFound
+from . import merkle
+from .batches import Batch, Product, UnknownBatch, UnknownBatchInEvent, batch_key
+from .checkpoints import Checkpoint, NoteSigner
+from .epcis import BadEvent, PreparedEvent, events_in, iso, prepare
+from .event_hash import context_prefixes, event_hash_id
+from .ports import LoggedEvent, TraceCatalog, TraceLog
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownEvent(NotFound):
+    code = "unknown_event"
+
+
+@dataclass(frozen=True)
+class Captured:
+    event_id: str
+    seq: int
+    new: bool  # False when the same event was already logged (a retried capture)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A batch's events with inclusion proofs against one signed checkpoint."""
+
+    batch: Batch
+    events: list[LoggedEvent]
+    proofs: list[list[bytes]]
+    checkpoint: Checkpoint | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    checked: int
+    failures: list[str]
+
+
+class TraceService:
+    def __init__(
+        self,
+        catalog: TraceCatalog,
+        log: TraceLog,
+        signer: NoteSigner,
+        origin: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.catalog = catalog
+        self.log = log
+        self.signer = signer
+        self.origin = origin
+        self.clock = clock
+        # One append at a time per node; the store serialises nodes (row lock on the head).
+        self._append_lock = asyncio.Lock()
+        self.listeners: list[Callable[[list[LoggedEvent]], None]] = []
+
+    def _sign(self, size: int, root: bytes) -> Checkpoint:
+        return self.signer.sign(self.origin, size, root, self.clock())
+
+    # -- products and batches -------------------------------------------------------------------
+
+    async def add_product(self, gtin: str, name: str, band: Any = None) -> Product:
+        gtin, _ = batch_key(gtin, "x")
+        return await self.catalog.add_product(Product(gtin, name.strip(), band))
+
+    async def add_batch(self, gtin: str, lot: str, farm: str) -> Batch:
+        gtin, lot = batch_key(gtin, lot)
+        product = await self.catalog.get_product(gtin)
+        if product is None:
+            raise NotFound(f"no product with GTIN {gtin}: register it first")
+        return await self.catalog.add_batch(
+            Batch(None, gtin, lot, product.name, farm.strip(), self.clock())
+        )
+
+    async def batch(self, gtin: str, lot: str) -> Batch:
+        gtin, lot = batch_key(gtin, lot)
+        found = await self.catalog.get_batch(gtin, lot)
+        if found is None:
+            raise UnknownBatch(f"no batch {lot!r} of GTIN {gtin}")
+        return found
+
+    # -- capture --------------------------------------------------------------------------------
+
+    async def capture(self, payload: Any) -> list[Captured]:
+        now = self.clock()
+        events, context = events_in(payload)
+        prepared: list[PreparedEvent] = []
+        for i, event in enumerate(events):
+            try:
+                prepared.append(prepare(event, context, now))
+            except BadEvent as exc:
+                raise BadEvent(f"eventList[{i}]: {exc.message}" if len(events) > 1 else exc.message) from exc
+        return await self.append(prepared)
+
+    async def append(self, prepared: list[PreparedEvent]) -> list[Captured]:
+        keys = {key for p in prepared for key in p.batches}
+        known = await self.catalog.batches(keys)
+        batch_ids: list[list[int]] = []
+        for i, p in enumerate(prepared):
+            label = f"eventList[{i}]: " if len(prepared) > 1 else ""
+            if not p.batches:
+                raise BadEvent(
+                    f"{label}the event names no batch: put the batch in a quantity list as "
+                    "https://id.gs1.org/01/{GTIN}/10/{lot} (or urn:epc:class:lgtin:...)"
+                )
+            missing = [k for k in p.batches if k not in known]
+            if missing:
+                gtin, lot = missing[0]
+                raise UnknownBatchInEvent(f"{label}no batch {lot!r} of GTIN {gtin} is registered")
+            batch_ids.append([known[k].id for k in p.batches if known[k].id is not None])  # type: ignore[misc]
+
+        async with self._append_lock:
+            existing = await self.log.find((p.event_hash, p.declares_error) for p in prepared)
+            declared = await self.log.find((p.event_hash, False) for p in prepared if p.declares_error)
+            in_capture = {p.event_hash for p in prepared}
+            for i, p in enumerate(prepared):
+                label = f"eventList[{i}]: " if len(prepared) > 1 else ""
+                if p.declares_error:
+                    if (p.event_hash, False) not in declared:
+                        raise UnknownEvent(f"{label}the error declaration names no logged event ({p.event_hash})")
+                    logged_ids = await self.log.find((c, False) for c in p.corrective_ids)
+                    for c in p.corrective_ids:
+                        if (c, False) not in logged_ids and c not in in_capture:
+                            raise UnknownEvent(f"{label}corrective event {c} is neither logged nor in this capture")
+                elif p.biz_step != "commissioning":
+                    await self._check_order(p, batch_ids[i], label)
+            todo = [(p, ids) for p, ids in zip(prepared, batch_ids) if (p.event_hash, p.declares_error) not in existing]
+            seen: set[tuple[str, bool]] = set()
+            unique = []
+            for p, ids in todo:
+                if (p.event_hash, p.declares_error) not in seen:
+                    seen.add((p.event_hash, p.declares_error))
+                    unique.append((p, ids))
+            logged: dict[tuple[str, bool], LoggedEvent] = dict(existing)
+            if unique:
+                new, checkpoint = await self.log.append([p for p, _ in unique], [ids for _, ids in unique], self._sign)
+                for event in new:
+                    logged[(event.event_hash, event.declares_error)] = event
+                logger.info("logged %d trace events; tree size %d", len(new), checkpoint.size)
+                for listener in self.listeners:
+                    listener(new)
+        fresh = {(p.event_hash, p.declares_error) for p, _ in unique}
+        return [
+            Captured(p.event_hash, logged[(p.event_hash, p.declares_error)].seq, (p.event_hash, p.declares_error) in fresh)
+            for p in prepared
+        ]
+
+    async def _check_order(self, p: PreparedEvent, batch_ids: list[int], label: str) -> None:
+        for batch_id in batch_ids:
+            harvested = await self.log.earliest(batch_id, "commissioning")
+            if harvested is not None and p.event_time < harvested:
+                raise BadEvent(
+                    f"{label}eventTime {iso(p.event_time)} is before the batch was harvested ({iso(harvested)}): "
+                    "timestamps out of order"
+                )
+
+    # -- reading and verifying ------------------------------------------------------------------
+
+    async def trail(self, batch: Batch) -> Trail:
+        assert batch.id is not None
+        checkpoint = await self.log.latest_checkpoint()
+        events = await self.log.events_of_batch(batch.id)
+        if checkpoint is None:
+            return Trail(batch, [], [], None)
+        events = [e for e in events if e.seq < checkpoint.size]
+        plans = [merkle.inclusion_plan(e.seq, checkpoint.size) for e in events]
+        wanted = set().union(*(merkle.keys_of(p) for p in plans)) if plans else set()
+        nodes = await self.log.nodes(wanted)
+        missing = wanted - nodes.keys()
+        if missing:
+            # A damaged store: serve what there is, so every verifier sees the proof fail.
+            logger.error("trace log is missing %d node(s), e.g. %s", len(missing), sorted(missing)[0])
+            nodes.update({key: bytes(32) for key in missing})
+        return Trail(batch, events, [merkle.assemble(p, nodes) for p in plans], checkpoint)
+
+    async def consistency(self, old: int, new: int) -> list[bytes]:
+        plan = merkle.consistency_plan(old, new)
+        size = await self.log.size()
+        if new > size:
+            raise merkle.BadProofRequest(f"the log has only {size} entries")
+        return merkle.assemble(plan, await self.log.nodes(merkle.keys_of(plan)))
+
+    async def verify_batch(self, batch: Batch) -> Verdict:
+        """The server-side verifier: what the trace page checks, computed from what is stored."""
+        from .checkpoints import BadCheckpoint, open_checkpoint
+
+        trail = await self.trail(batch)
+        failures: list[str] = []
+        if trail.checkpoint is None:
+            return Verdict(False, 0, ["no signed checkpoint yet"])
+        try:
+            head = open_checkpoint(trail.checkpoint.note, self.signer.verifier_key)
+        except BadCheckpoint as exc:
+            return Verdict(False, 0, [f"checkpoint: {exc.message}"])
+        if head.origin != self.origin:
+            failures.append(f"checkpoint: origin {head.origin!r} is not this log's ({self.origin!r})")
+        leaves = await self.log.nodes((0, e.seq) for e in trail.events)
+        for event, proof in zip(trail.events, trail.proofs):
+            step = f"event {event.seq}"
+            try:
+                parsed = json.loads(event.body)
+                recomputed = event_hash_id(parsed, context_prefixes(parsed.get("@context")))
+            except (ValueError, BadEvent) as exc:
+                failures.append(f"{step}: stored event is unreadable ({exc})")
+                continue
+            if recomputed != parsed.get("eventID") or recomputed != event.event_hash:
+                failures.append(f"{step}: event hash does not match its content")
+            leaf = merkle.leaf_hash(event.body.encode())
+            if leaves.get((0, event.seq)) != leaf:
+                failures.append(f"{step}: stored leaf differs from the event")
+            if not merkle.verify_inclusion(event.seq, head.size, leaf, proof, head.root):
+                failures.append(f"{step}: inclusion proof does not lead to the signed root")
+        return Verdict(not failures, len(trail.events), failures)
+
+    async def audit(self) -> Verdict:
+        """Recompute the whole tree from the stored events and compare with the latest checkpoint."""
+        head = await self.log.latest_checkpoint()
+        if head is None:
+            return Verdict(True, 0, [])
+        failures: list[str] = []
+        nodes: dict[merkle.Key, bytes] = {}
+        size = 0
+        step = 4096
+        while size < head.size:
+            batch = await self.log.events(range(size, min(head.size, size + step)))
+            leaves = [merkle.leaf_hash(e.body.encode()) for e in batch]
+            nodes.update(merkle.append(size, {k: nodes[k] for k in merkle.frontier(size)}, leaves))
+            size += len(batch)
+            nodes = {k: nodes[k] for k in merkle.frontier(size)}  # all a bigger tree still needs
+            if not batch:
+                failures.append(f"log entries from {size} are missing")
+                break
+        if not failures and merkle.root_from(head.size, nodes) != head.root:
+            failures.append("the stored events do not hash to the signed root")
+        return Verdict(not failures, size, failures)
+
+
