@@ -2,9 +2,10 @@
 
 Both the words and the message are NFKC-folded and case-folded (full-width ｖｘ is vx, Ｗｅｉｘｉｎ
 is weixin). Up to three separators may sit between a word's characters, so 加 微 信 and v.x still
-match. A word that starts or ends with a Latin letter or digit only matches where that end is not
-glued to another one, so "vx" does not fire inside "novx" and "ass" not inside "class"; Chinese has
-no word breaks, so Chinese words match anywhere.
+match. A word that starts or ends with a Latin letter only matches where that end is not glued to
+another letter, so "vx" does not fire inside "novx" and "ass" not inside "class"; Chinese has
+no word breaks, so Chinese words match anywhere. Digits do not count as glue: "vx123456" is the very
+thing a "vx" rule is for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..errors import InvalidInput
 MAX_WORDS = 500
 MAX_WORD_CHARS = 40
 _SEPARATORS = r"[\W_]{0,3}"
-_ASCII_ALNUM = re.compile(r"[a-z0-9]")
+_LATIN = re.compile(r"[a-z]")
 
 
 def fold(text: str) -> str:
@@ -50,10 +51,10 @@ def _pattern(word: str) -> str | None:
     if not folded:
         return None
     body = _SEPARATORS.join(re.escape(ch) for ch in folded)
-    if _ASCII_ALNUM.fullmatch(folded[0]):
-        body = r"(?<![a-z0-9])" + body
-    if _ASCII_ALNUM.fullmatch(folded[-1]):
-        body = body + r"(?![a-z0-9])"
+    if _LATIN.fullmatch(folded[0]):
+        body = r"(?<![a-z])" + body
+    if _LATIN.fullmatch(folded[-1]):
+        body = body + r"(?![a-z])"
     return body
 
 
