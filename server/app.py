@@ -13,6 +13,7 @@ from .config import Settings
 from .domain.accounts.service import AccountService
 from .features import chat as chat_feature
 from .features import commerce as commerce_feature
+from .features import qa as qa_feature
 from .features import trace as trace_feature
 from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
@@ -38,7 +39,9 @@ logger = logging.getLogger(__name__)
 # Each feature (chat, Q&A, commerce, trace, ...) is one `setup(app)`: it adds its routes, its
 # cleanup contexts, its Socket.IO handlers (through app[REALTIME]) and its overlay layers (through
 # app[MEDIA].on_room_open, once the media context has started).
-FEATURES: list[Callable[[web.Application], None]] = [commerce_feature.setup, chat_feature.setup, trace_feature.setup]
+FEATURES: list[Callable[[web.Application], None]] = [
+    commerce_feature.setup, chat_feature.setup, trace_feature.setup, qa_feature.setup,
+]
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
