@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,9 @@ from typing import Any
 from ..accounts.roles import Role
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from ..rooms import Room
+from .chat import clean_text as clean_chat_text
+from .errors import EmptyMessage
+from .moderation import can_moderate
 from .qa_ports import QuestionRepository
 from .similarity import DEFAULT_THRESHOLD, SimilarityIndex
 
@@ -35,8 +39,6 @@ SUGGESTIONS = 3
 # Other nodes write answers too; re-reading a few seconds behind the newest change we saw keeps a
 # node's suggestion index complete despite clock skew between nodes (re-adding a row is harmless).
 SYNC_OVERLAP = timedelta(seconds=5)
-
-MODERATING_ROLES = frozenset({Role.MODERATOR, Role.HOST, Role.OPERATOR})
 
 Blocking = Callable[..., Awaitable[Any]]
 
@@ -125,7 +127,7 @@ class Actor:
 
     @property
     def moderates(self) -> bool:
-        return may_moderate(self.role)
+        return can_moderate(self.role)
 
 
 @dataclass(frozen=True)
@@ -180,10 +182,6 @@ class HideResult:
 # -- rules ------------------------------------------------------------------------------------
 
 
-def may_moderate(role: Role) -> bool:
-    return role in MODERATING_ROLES
-
-
 def require_moderator(actor: Actor) -> None:
     if not actor.moderates:
         raise NotAModerator("only moderators, hosts and operators may do this")
@@ -194,25 +192,16 @@ def scope_for(room: Room) -> str:
     return f"brand:{brand}" if brand else f"room:{room.id}"
 
 
-_KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ/ZWJ: emoji sequences and Indic scripts need them
-
-
 def clean_text(raw: str, *, what: str, max_len: int) -> str:
-    """User text as stored: NFC, one line, no control or bidi-override characters, bounded.
+    """User text as stored: chat's cleaning (one line, no controls, bidi overrides or zalgo), bounded.
 
     It is only ever shown as text (textContent, the overlay's own layout), so markup stays inert;
-    this removes what could make it render misleadingly.
+    cleaning removes what could make it render misleadingly.
     """
-    text = unicodedata.normalize("NFC", raw)
-    text = "".join(
-        ch for ch in text
-        if unicodedata.category(ch) not in ("Cc", "Cs", "Co")
-        and (unicodedata.category(ch) != "Cf" or ch in _KEEP_FORMAT or 0xE0020 <= ord(ch) <= 0xE007F)
-        or ch in "\n\t"
-    )
-    text = " ".join(text.split())
-    if not text:
-        raise TextEmpty(f"the {what} is empty")
+    try:
+        text = clean_chat_text(raw, max_chars=sys.maxsize)
+    except EmptyMessage:
+        raise TextEmpty(f"the {what} is empty") from None
     if len(text) > max_len:
         raise TextTooLong(f"a {what} is at most {max_len} characters (this one has {len(text)})")
     return text

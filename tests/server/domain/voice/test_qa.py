@@ -10,12 +10,12 @@ from server.domain.accounts.roles import Role
 from server.domain.rooms import Orientation, Room
 from server.domain.voice.qa import (
     QUESTION_MAX,
+    Actor,
     QuestionStatus,
     QueueFilter,
     TextEmpty,
     TextTooLong,
     clean_text,
-    may_moderate,
     scope_for,
 )
 
@@ -28,6 +28,7 @@ def test_clean_text_keeps_what_people_type_and_drops_what_misleads() -> None:
     assert clean_text("<img src=x onerror=alert(1)>", what="question", max_len=300) == "<img src=x onerror=alert(1)>"
     assert clean_text("  番茄\n\n发货？ 🍅👨‍👩‍👧 ", what="question", max_len=300) == "番茄 发货？ 🍅👨‍👩‍👧"
     assert clean_text("\u202eevil\u202c\u200b ok\x07", what="question", max_len=300) == "evil ok"
+    assert clean_text("q\u0301\u0302\u0303\u0304\u0305\u0306\u0307", what="question", max_len=300) == "q\u0301\u0302\u0303\u0304"
     assert clean_text("هل هو عضوي؟", what="question", max_len=300) == "هل هو عضوي؟"
     with pytest.raises(TextEmpty):
         clean_text(" \u200b\u202e\t", what="question", max_len=300)
@@ -36,7 +37,7 @@ def test_clean_text_keeps_what_people_type_and_drops_what_misleads() -> None:
 
 
 def test_moderators_hosts_and_operators_moderate_and_nobody_else() -> None:
-    assert {r for r in Role if may_moderate(r)} == {Role.MODERATOR, Role.HOST, Role.OPERATOR}
+    assert {r for r in Role if Actor(1, "x", r).moderates} == {Role.MODERATOR, Role.HOST, Role.OPERATOR}
 
 
 def test_suggestions_are_scoped_to_the_brand_or_else_the_room() -> None:
