@@ -7,6 +7,7 @@ database modes run (SQLite and the real PostgreSQL).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -516,3 +517,53 @@ async def test_an_account_has_a_bounded_number_of_open_questions(cast: Cast) -> 
     first = (await cast["anonymous"].call("qa:list", {"room": "farm"}))["questions"][0]
     await cast["moderator"].call("qa:answer", {"question_id": first["id"], "text": "答了"})
     assert (await cast["viewer"].call("qa:ask", {"room": "farm", "text": "第六个问题"}))["ok"]
+
+
+# -- scaling out ------------------------------------------------------------------------------
+
+
+async def test_two_nodes_share_the_queue_and_the_pinned_card_through_redis(
+    database_url: str, aiohttp_client: Callable[..., Any]
+) -> None:
+    settings = make_settings(database_url, redis_url="redis://127.0.0.1:6379/0")
+    node_a: AppClient = await aiohttp_client(create_app(settings))
+    node_b: AppClient = await aiohttp_client(create_app(settings))
+    # Redis channels are shared by every server on it (other tests too): a room of our own.
+    room_id = f"farm-{secrets.token_hex(4)}"
+    await add_room(node_a, room_id)
+    room = await node_b.app[ROOMS].get(room_id)
+    assert room is not None
+    live = await open_live_room(node_b.app, room)  # the room's pipeline runs on node B
+    await live.stop()  # its compositor is what we look at; no frames needed
+    assert room_id not in node_a.app[MEDIA].rooms
+
+    mod = await connect(node_a, await sign_up(node_a, "mod@example.com", "场控", Role.MODERATOR), "moderator@a")
+    viewer = await connect(node_b, await sign_up(node_b, "13800000001", "小番茄"), "viewer@b")
+    try:
+        for peer in (mod, viewer):
+            assert (await peer.call("qa:subscribe", {"room": room_id}))["ok"]
+        q = await ask(viewer, "番茄什么时候发货？", room=room_id)
+        seen = await mod.expect("qa:mod:question", lambda d: d["id"] == q["id"])
+        assert seen["text"] == "番茄什么时候发货？"
+
+        reply = await mod.call("qa:answer", {"question_id": q["id"], "text": "明天顺丰发", "pin": True})
+        assert reply["ok"]
+        assert (await viewer.expect("qa:answered"))["question"]["answer"] == "明天顺丰发"
+        assert (await viewer.expect("qa:pinned", lambda d: d["question"] is not None))["question"]["id"] == q["id"]
+        card = live.compositor.get(CARD_LAYER)
+        assert card is not None
+        for _ in range(100):
+            if card.visible:
+                break
+            await asyncio.sleep(0.02)
+        assert card.visible and card.state == QaCardState("番茄什么时候发货？", "明天顺丰发", "小番茄")
+
+        assert (await mod.call("qa:unpin", {"room": room_id}))["ok"]
+        for _ in range(100):
+            if not card.visible:
+                break
+            await asyncio.sleep(0.02)
+        assert not card.visible
+    finally:
+        for peer in (mod, viewer):
+            await peer.sio.disconnect()
