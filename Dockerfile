@@ -5,7 +5,7 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     FIELDCAST_HOST=0.0.0.0 FIELDCAST_PORT=8080 \
-    FIELDCAST_DATABASE_URL=sqlite:////data/fieldcast.db
+    FIELDCAST_DATABASE_URL=sqlite:////data/fieldcast.db FIELDCAST_MEDIA_DIR=/data/media
 
 # A CJK font for the overlays (the picture is Chinese first). PyAV, aiortc and OpenCV wheels carry
 # their own FFmpeg/libvpx/opus, so no ffmpeg package is needed at run time.

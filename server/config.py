@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     # A device silent for this long shows as stale on the stream's sensor panel.
     sensor_stale_s: float = Field(default=30.0, gt=0)
 
+    # Photos people upload (review photos), re-encoded and thumbnailed, are files under this folder,
+    # created on first upload. Relative paths start where the server runs, like the SQLite file;
+    # the Docker image keeps both on its /data volume.
+    media_dir: Path = Path("./data/media")
+
     # The demo: `fieldcast demo` makes sure this room exists and runs a synthetic farm camera in it.
     demo_room_id: str = "demo-farm"
 

@@ -15,6 +15,7 @@ from . import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from . import trace_tables  # noqa: F401  (trace log, batches, photos)
 from . import voice_tables  # noqa: F401  (chat and moderation)
 from . import voice_qa  # noqa: F401  (questions, votes, pins)
+from . import voice_reviews  # noqa: F401  (verified-buyer reviews)
 from . import commerce_tables  # noqa: F401
 
 logger = logging.getLogger(__name__)
