@@ -60,7 +60,7 @@ class Compositor:
             opacity = layer.opacity(now)
             if opacity <= 0.0:
                 continue
-            sprite = layer.sprite(size)
+            sprite = layer.frame_sprite(size, now)
             if sprite is not None:
                 sprite.blend(y, u, v, opacity)
 

@@ -108,6 +108,13 @@ class Layer(ABC, Generic[S]):
             self._cache_key = (state, frame_size)
             return self._cache
 
+    def frame_sprite(self, frame_size: tuple[int, int], now: float) -> YuvSprite | None:
+        """What to blend at monotonic time `now` (media thread). A still layer blends its cached
+        sprite; a moving one overrides this to place pictures it converted once (see
+        YuvSprite.window), never to render per frame.
+        """
+        return self.sprite(frame_size)
+
     def _convert(self, state: S, frame_size: tuple[int, int]) -> YuvSprite | None:
         try:
             rendered = self.render(state, frame_size)

@@ -68,6 +68,40 @@ class YuvSprite:
             out.append((r.opaque, xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start))
         return out
 
+    def window(self, src_x: int, width: int, dst_x: int, dst_y: int) -> YuvSprite:
+        """Columns [src_x, src_x + width) of this sprite, with column src_x drawn at dst_x and row
+        0 at dst_y. The result holds views of this sprite's planes: moving a picture (a scrolling
+        ticker) costs a few slices per frame, never a conversion. All four values must be even
+        (4:2:0), and the caller keeps the window inside the frame.
+        """
+        if (src_x | width | dst_x | dst_y) & 1:
+            raise ValueError(f"window needs even values, got {src_x}, {width}, {dst_x}, {dst_y}")
+        dx = dst_x - src_x
+        stop = src_x + width
+        rects = []
+        for r in self._rects:
+            ys, xs = r.luma
+            c0, c1 = max(xs.start, src_x), min(xs.stop, stop)
+            if c1 <= c0:
+                continue
+            a, b = c0 - xs.start, c1 - xs.start  # the rectangle's own columns, even
+            y0, y1 = ys.start + dst_y, ys.stop + dst_y
+            rects.append(
+                _Rect(
+                    opaque=r.opaque,
+                    luma=(slice(y0, y1), slice(c0 + dx, c1 + dx)),
+                    chroma=(slice(y0 // 2, y1 // 2), slice((c0 + dx) // 2, (c1 + dx) // 2)),
+                    y_keep=r.y_keep[:, a:b],
+                    y_add=r.y_add[:, a:b],
+                    c_keep=r.c_keep[:, a // 2 : b // 2],
+                    u_add=r.u_add[:, a // 2 : b // 2],
+                    v_add=r.v_add[:, a // 2 : b // 2],
+                )
+            )
+        if not rects:
+            return _empty(dst_x, dst_y)
+        return _bounded(tuple(rects), covered=0)
+
     def blend(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, opacity: float = 1.0) -> None:
         """Blend in place onto the planes of a frame; `opacity` scales alpha (fades)."""
         if opacity >= 254.5 / 255.0:
@@ -152,6 +186,22 @@ def rgba_to_sprite(image: np.ndarray, x: int, y: int, frame_size: tuple[int, int
     padded = np.zeros((ey1 - ey0, ex1 - ex0, 4), dtype=np.uint8)
     padded[y0 - ey0 : y0 - ey0 + ch, x0 - ex0 : x0 - ex0 + cw] = crop
     return _convert(padded, ex0, ey0)
+
+
+def joined(*sprites: YuvSprite) -> YuvSprite:
+    """One sprite that blends each of `sprites` in turn (a layer drawn from several pictures)."""
+    rects = tuple(r for s in sprites for r in s._rects)
+    if not rects:
+        return _empty(sprites[0].x if sprites else 0, sprites[0].y if sprites else 0)
+    return _bounded(rects, covered=sum(s.covered for s in sprites))
+
+
+def _bounded(rects: tuple[_Rect, ...], covered: int) -> YuvSprite:
+    x0 = min(r.luma[1].start for r in rects)
+    y0 = min(r.luma[0].start for r in rects)
+    x1 = max(r.luma[1].stop for r in rects)
+    y1 = max(r.luma[0].stop for r in rects)
+    return YuvSprite(x0, y0, x1 - x0, y1 - y0, covered, rects)
 
 
 def _empty(x: int, y: int) -> YuvSprite:

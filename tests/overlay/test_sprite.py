@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from overlay.sprite import rgba_to_sprite
+from overlay.sprite import joined, rgba_to_sprite
 from overlay.yuv import rgb_to_yuv, rgb_to_yuv420
 
 from .reference import reference_blend, strided
@@ -142,3 +142,31 @@ def test_rgb_to_yuv_uses_bt601_limited_range() -> None:
     colours = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]]], np.uint8)
     yuv = np.rint(rgb_to_yuv(colours))[0]
     assert yuv.tolist() == [[16, 128, 128], [235, 128, 128], [81, 90, 240], [41, 240, 110]]
+
+
+@pytest.mark.parametrize(
+    "src_x, width, dst_x, dst_y", [(0, 40, 20, 10), (14, 30, 60, 40), (50, 40, 0, 0), (80, 40, 100, 20)]
+)
+def test_a_window_blends_exactly_as_the_cropped_picture_would(
+    rng: np.random.Generator, src_x: int, width: int, dst_x: int, dst_y: int
+) -> None:
+    # A scrolling layer converts a wide picture once and moves a window over it: the window must
+    # draw what converting that crop at that place would have drawn, to the bit.
+    rgba = random_sprite(rng, 42, 90)
+    planes = random_frame(rng)
+    out = y, u, v = tuple(strided(p)[0] for p in planes)
+    rgba_to_sprite(rgba, 0, 0, (90, 42)).window(src_x, width, dst_x, dst_y).blend(y, u, v)
+    expected = blend(planes, np.ascontiguousarray(rgba[:, src_x : src_x + width]), dst_x, dst_y)
+    assert all(np.array_equal(a, b) for a, b in zip(out, expected))
+
+
+def test_a_window_needs_the_chroma_grid_and_joined_sprites_blend_in_turn(rng: np.random.Generator) -> None:
+    sprite = rgba_to_sprite(random_sprite(rng, 20, 30), 0, 0, (30, 20))
+    with pytest.raises(ValueError):
+        sprite.window(1, 10, 0, 0)
+    first, second = random_sprite(rng, 20, 30), random_sprite(rng, 20, 30)
+    planes = random_frame(rng)
+    out = y, u, v = tuple(strided(p)[0] for p in planes)
+    joined(rgba_to_sprite(first, 10, 10, (W, H)), rgba_to_sprite(second, 20, 16, (W, H))).blend(y, u, v)
+    expected = blend(blend(planes, first, 10, 10), second, 20, 16)
+    assert all(np.array_equal(a, b) for a, b in zip(out, expected))
