@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +65,8 @@ class TraceService:
         self.clock = clock
         # One append at a time per node; the store serialises nodes (row lock on the head).
         self._append_lock = asyncio.Lock()
-        self.listeners: list[Callable[[list[LoggedEvent]], None]] = []
+        # Told about newly logged events (sensor links from AssociationEvents), after the append.
+        self.listeners: list[Callable[[list[LoggedEvent]], Awaitable[None]]] = []
 
     def _sign(self, size: int, root: bytes) -> Checkpoint:
         return self.signer.sign(self.origin, size, root, self.clock())
@@ -145,13 +146,18 @@ class TraceService:
                     seen.add((p.event_hash, p.declares_error))
                     unique.append((p, ids))
             logged: dict[tuple[str, bool], LoggedEvent] = dict(existing)
+            new: list[LoggedEvent] = []
             if unique:
                 new, checkpoint = await self.log.append([p for p, _ in unique], [ids for _, ids in unique], self._sign)
                 for event in new:
                     logged[(event.event_hash, event.declares_error)] = event
                 logger.info("logged %d trace events; tree size %d", len(new), checkpoint.size)
-                for listener in self.listeners:
-                    listener(new)
+        for listener in self.listeners:
+            if new:
+                try:
+                    await listener(new)
+                except Exception:
+                    logger.exception("trace listener failed")
         fresh = {(p.event_hash, p.declares_error) for p, _ in unique}
         return [
             Captured(p.event_hash, logged[(p.event_hash, p.declares_error)].seq, (p.event_hash, p.declares_error) in fresh)
