@@ -19,6 +19,31 @@ class LowerThirdState:
     subtitle: str = ""
 
 
+def lower_third_top(frame_size: tuple[int, int]) -> int:
+    """The highest the lower third can reach: its layout with every line it may use.
+
+    Mirrors the layout below (sizes, paddings, the portrait player band), for the layers that
+    stack above the lower third; the overlay tests render the fullest lower third and check it
+    starts exactly on this line.
+    """
+    height = frame_size[1]
+    u = unit(frame_size)
+    margin = safe_margin(frame_size)
+    portrait = is_portrait(frame_size)
+    title, subtitle, brand = round(42 * u), round(27 * u), round(24 * u)
+    subtitle_lines = 2 if portrait else 1
+    panel = (
+        round(18 * u)
+        + round(title * 1.3) + title
+        + round(12 * u)
+        + (subtitle_lines - 1) * round(subtitle * 1.36) + subtitle
+        + round(20 * u)
+    )
+    tab = round(brand * 1.7)
+    reserve = round(0.16 * height) if portrait else 0
+    return height - margin - reserve - panel - tab
+
+
 class LowerThird(Layer[LowerThirdState]):
     """Bottom-left in landscape; in portrait full safe width, lifted clear of the players' chat."""
 

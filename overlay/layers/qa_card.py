@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from overlay.layer import Layer, Rendered
+from overlay.layers.testimonial_ticker import ticker_top
 from overlay.shapes import rounded_rect, rounded_rect_mask, solid
 from overlay.text import TextFace, face
 from overlay.theme import ACCENT, PANEL, TEXT, TEXT_MUTED, Colour, is_portrait, safe_margin, unit
@@ -31,39 +32,16 @@ class QaCardState:
     asker: str = ""  # the asker's nickname, shown before the question
 
 
-def lower_third_top(frame_size: tuple[int, int]) -> int:
-    """The highest the lower third can reach: its layout with every line it may use.
-
-    Mirrors overlay/layers/lower_third.py (sizes, paddings, the portrait player band); the
-    overlay tests render the fullest lower third and check it stays below this line.
-    """
-    height = frame_size[1]
-    u = unit(frame_size)
-    margin = safe_margin(frame_size)
-    portrait = is_portrait(frame_size)
-    title, subtitle, brand = round(42 * u), round(27 * u), round(24 * u)
-    subtitle_lines = 2 if portrait else 1
-    panel = (
-        round(18 * u)
-        + round(title * 1.3) + title
-        + round(12 * u)
-        + (subtitle_lines - 1) * round(subtitle * 1.36) + subtitle
-        + round(20 * u)
-    )
-    tab = round(brand * 1.7)
-    reserve = round(0.16 * height) if portrait else 0
-    return height - margin - reserve - panel - tab
-
-
 def card_region(frame_size: tuple[int, int]) -> tuple[int, int, int, int]:
     """(x, top, width, bottom): where the card may draw, bottom-aligned to `bottom`."""
     width, _ = frame_size
     u = unit(frame_size)
     margin = safe_margin(frame_size)
     card_w = width - 2 * margin if is_portrait(frame_size) else round(0.45 * width)
-    # Below the LIVE badge and the caption pill in the top corners.
+    # Below the LIVE badge and the caption pill in the top corners; above the testimonial
+    # ticker, which sits on the lower third: the three stack, none covers another.
     top = margin + round(42 * u) + round(16 * u)
-    bottom = lower_third_top(frame_size) - round(16 * u)
+    bottom = ticker_top(frame_size) - round(16 * u)
     return margin, top, card_w, bottom
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from overlay.layer import Layer, Rendered
-from overlay.layers.qa_card import lower_third_top
+from overlay.layers.lower_third import lower_third_top
 from overlay.shapes import rounded_rect, rounded_rect_mask, solid
 from overlay.sprite import YuvSprite, joined, rgba_to_sprite
 from overlay.text import clean, face

@@ -8,8 +8,8 @@ import pytest
 from overlay.compose import Compositor
 from overlay.layer import Rendered
 from overlay.layers.live_badge import LiveBadge, LiveBadgeState
-from overlay.layers.lower_third import LowerThird, LowerThirdState
-from overlay.layers.qa_card import QaCard, QaCardState, card_region, lower_third_top
+from overlay.layers.lower_third import LowerThird, LowerThirdState, lower_third_top
+from overlay.layers.qa_card import QaCard, QaCardState, card_region
 from overlay.theme import safe_margin
 
 SIZES = {"portrait": (720, 1280), "landscape": (1280, 720), "portrait-480": (480, 854), "landscape-1080": (1920, 1080)}

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from overlay.compose import Compositor
-from overlay.layers.lower_third import LowerThird, LowerThirdState
-from overlay.layers.qa_card import lower_third_top
+from overlay.layers.lower_third import LowerThird, LowerThirdState, lower_third_top
+from overlay.layers.qa_card import QaCard, QaCardState
 from overlay.layers.shop_layout import bars_box, card_box, countdown_box
 from overlay.layers.testimonial_ticker import (
     MAX_ITEMS,
@@ -94,6 +94,14 @@ def test_the_ticker_sits_in_the_safe_area_above_the_fullest_lower_third(size: tu
     for shop in (card_box(size), bars_box(size), countdown_box(size)):
         top = shop.y - shop.max_height if shop.bottom_aligned else shop.y
         assert not overlaps((box.x, box.y, box.width, box.height), (shop.x, top, shop.width, shop.max_height)), shop
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_a_pinned_qa_card_stacks_above_the_ticker(size: tuple[int, int]) -> None:
+    full = QaCardState("番茄什么时候发货" * 40, "顺丰冷链次日达，坏果包赔" * 60, "很长的昵称" * 10)
+    card = QaCard("qa", full).render(full, size)
+    assert card is not None
+    assert card.y + card.image.height <= ticker_box(size).y
 
 
 @pytest.mark.parametrize("size", [SIZES["portrait"], SIZES["landscape"]], ids=["portrait", "landscape"])
