@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -55,6 +58,8 @@ from .db import Database
 from .rooms import _aware
 
 logger = logging.getLogger(__name__)
+
+SOLD_OUT_MEMORY_S = 0.5
 
 
 def upsert(db: Database, table: Any) -> Any:
@@ -130,9 +135,13 @@ class SqlOrders:
         return order
 
     async def by_key(self, user_id: int, key: str) -> Order | None:
+        # Asked on every refused claim in a rush: a bare id lookup first, the order only if found.
         async with self.db.session() as s:
-            row = (await s.execute(select(OrderRow).where(
-                OrderRow.user_id == user_id, OrderRow.idempotency_key == key))).scalars().first()
+            found = (await s.execute(select(OrderRow.id).where(
+                OrderRow.user_id == user_id, OrderRow.idempotency_key == key))).scalar_one_or_none()
+            if found is None:
+                return None
+            row = await s.get(OrderRow, found)
             return (await self._load(s, [row]))[0] if row else None
 
     async def list(
@@ -375,15 +384,32 @@ class SqlOrderPlacement:
         self.db = db
         self.orders = orders
         self.clock = clock
+        # claim id -> until when (monotonic) this node answers "sold out" without a query. Units
+        # given back by a cancellation show up after this long at most.
+        self._sold_out: dict[int, float] = {}
+        # SQLite has one writer at a time anyway: queueing writers here, rather than in SQLite's
+        # busy handler, keeps a burst of buyers from timing out on "database is locked".
+        self._writer = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
 
     async def place(self, draft: OrderDraft) -> tuple[Order, bool]:
+        try:
+            if draft.claim_id is not None:
+                await self._fast_sold_out(draft)
+            return await self._place(draft)
+        except (ClaimLimitReached, SoldOut, CouponUsed):
+            # A request with this key may have won before (a retry) or at the same moment (a
+            # twin whose unit now counts against the limit): then answer as it did.
+            existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
+            if existing is None:
+                raise
+            return replay(existing, draft), False
+
+    async def _place(self, draft: OrderDraft) -> tuple[Order, bool]:
         existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
         if existing is not None:
             return replay(existing, draft), False
-        if draft.claim_id is not None:
-            await self._fast_sold_out(draft)
         try:
-            async with self.db.session() as s, s.begin():
+            async with self._writer, self.db.session() as s, s.begin():
                 await self._take(s, draft)
                 row = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=True)
                 order_id = row.id
@@ -400,10 +426,16 @@ class SqlOrderPlacement:
         return None  # SQL already gave the units back in the cancelling transaction
 
     async def _fast_sold_out(self, draft: OrderDraft) -> None:
-        # A plain read first: once a claim is gone, the thousands still trying need no write lock.
+        # Once a claim is gone, the thousands still trying need no write lock (and, for a
+        # moment, not even a read).
+        assert draft.claim_id is not None
+        if self._sold_out.get(draft.claim_id, 0.0) > time.monotonic():
+            raise SoldOut("all gone: every unit of this flash claim has been claimed")
         async with self.db.session() as s:
             remaining = (await s.execute(select(FlashClaimRow.remaining).where(FlashClaimRow.id == draft.claim_id))).scalar_one_or_none()
         if remaining is not None and remaining < draft.quantity:
+            if remaining == 0:
+                self._sold_out[draft.claim_id] = time.monotonic() + SOLD_OUT_MEMORY_S
             raise SoldOut("all gone: every unit of this flash claim has been claimed")
 
     async def _take(self, s: AsyncSession, draft: OrderDraft) -> None:

@@ -21,7 +21,7 @@ from ..domain.commerce.errors import NotOnSale, UnknownGroupBuy
 from ..domain.commerce.flash_claims import FlashClaim
 from ..domain.commerce.live_sessions import Pin
 from ..domain.commerce.orders import Fulfilment, Order, PaymentMethod
-from ..domain.errors import NotFound, Unauthorized
+from ..domain.errors import DomainError, NotFound, Unauthorized
 from ..http.commerce_keys import COMMERCE
 from ..http.commerce_models import (
     FlashClaimPublic,
@@ -232,7 +232,8 @@ class CommerceRealtime:
     async def _buyer(self, client: Client) -> Buyer:
         if client.user_id is None:
             raise Unauthorized("sign in to buy")
-        return Buyer(client.user_id, await self.commerce.user_community.get(client.user_id))
+        # Read on connect (and again on shop.join): no query per claim when thousands claim at once.
+        return Buyer(client.user_id, client.community_id)
 
     async def on_shop_join(self, client: Client, payload: ev.ShopJoin) -> dict[str, Any]:
         if await self.app[ROOMS].get(payload.room) is None:
@@ -240,6 +241,10 @@ class CommerceRealtime:
         await self.sio.enter_room(client.sid, sio_room(payload.room))
         if client.user_id is not None:
             await self.sio.enter_room(client.sid, user_room(client.user_id))
+            # The buyer may have picked another community since connecting.
+            user = await self.commerce.users.get(client.user_id)
+            if user is not None and user.community_id != client.community_id:
+                await self.app[REALTIME].update_client(client.sid, community_id=user.community_id)
         state = await self.shop_state(payload.room)
         return {"ok": True, "shop": state.model_dump(mode="json")}
 
@@ -276,13 +281,13 @@ class CommerceRealtime:
             return app[COMMERCE].live
 
         async def shop_join(client: Client, payload: ev.ShopJoin) -> dict[str, Any]:
-            return await live().on_shop_join(client, payload)
+            return await guarded(ev.SHOP_JOIN, client, live().on_shop_join(client, payload))
 
         async def claim(client: Client, payload: ev.ClaimPayload) -> dict[str, Any]:
-            return await live().on_claim(client, payload)
+            return await guarded(ev.CLAIM, client, live().on_claim(client, payload))
 
         async def order_create(client: Client, payload: ev.OrderCreatePayload) -> dict[str, Any]:
-            return await live().on_order_create(client, payload)
+            return await guarded(ev.ORDER_CREATE, client, live().on_order_create(client, payload))
 
         async def pin(client: Client, payload: ev.PinPayload) -> dict[str, Any]:
             return await live().on_pin(client, payload)
@@ -295,6 +300,18 @@ class CommerceRealtime:
         realtime.on(ev.ORDER_CREATE, ev.OrderCreatePayload, role=Role.VIEWER)(order_create)
         realtime.on(ev.PIN, ev.PinPayload, role=Role.HOST)(pin)
         realtime.on(ev.UNPIN, ev.UnpinPayload, role=Role.HOST)(unpin)
+
+
+async def guarded(event: str, client: Client, call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """A failure that is not the buyer's (the database busy, Redis gone) still gets an answer:
+    the client retries with the same idempotency key, so nothing is bought twice."""
+    try:
+        return await call
+    except DomainError:
+        raise
+    except Exception:
+        logger.exception("%s failed", event, extra={"sid": client.sid, "user": client.label})
+        return ev_error("unavailable", "the shop is busy: try again")
 
 
 def ev_error(code: str, message: str) -> dict[str, Any]:

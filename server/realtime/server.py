@@ -63,6 +63,7 @@ class Client:
     community: str
     device: str
     ip: str
+    community_id: int | None = None  # the community (小区) the user buys with
 
     @property
     def label(self) -> str:
@@ -107,6 +108,7 @@ class Realtime:
             user_id=user.id if user else None,
             nickname=user.nickname if user else "",
             community=user.community if user else "",
+            community_id=user.community_id if user else None,
             device=who.device,
             ip=who.ip,
         )
