@@ -1,27 +1,12 @@
-// Viewer count and live flag for a room. Socket.IO first (the client is loaded lazily from
-// /static/vendor so it never delays the video); while it can't connect, poll the room API.
+// Viewer count and live flag for a room. Socket.IO first (the page's shared connection, see
+// socket.js); while it can't connect, poll the room API.
 //
 //   const p = watchPresence('demo-farm', ({ viewers, live, publishing }) => …);  … p.stop();
 //   (a field the server didn't send comes as null)
 
-const SCRIPT = '/static/vendor/socket.io.min.js';
-const POLL_MS = 5000;
+import { roomSocket } from './socket.js';
 
-let loading = null;
-function loadClient() {
-  if (window.io) return Promise.resolve(window.io);
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = SCRIPT;
-      s.async = true;
-      s.onload = () => (window.io ? resolve(window.io) : reject(new Error('no io')));
-      s.onerror = () => { loading = null; reject(new Error('load failed')); };
-      document.head.appendChild(s);
-    });
-  }
-  return loading;
-}
+const POLL_MS = 5000;
 
 export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
   let stopped = false;
@@ -64,18 +49,21 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
     pollTimer = 0;
   };
 
-  loadClient().then((io) => {
+  const onConnect = () => {
+    connected = true;
+    stopPolling();
+    // The server may answer the join with the current state ({ok, presence}); events follow.
+    socket.emit('join', { room: roomId }, (ack) => emit(ack && ack.presence));
+  };
+  const onDown = () => { connected = false; startPolling(); };
+
+  // The socket is shared with the other panels: stop() only stops listening.
+  const on = [['connect', onConnect], ['presence', emit], ['connect_error', onDown], ['disconnect', onDown]];
+  roomSocket().then((shared) => {
     if (stopped) return;
-    socket = io({ path: '/socket.io/', reconnectionDelayMax: 15000, timeout: 8000 });
-    socket.on('connect', () => {
-      connected = true;
-      stopPolling();
-      // The server may answer the join with the current state ({ok, presence}); events follow.
-      socket.emit('join', { room: roomId }, (ack) => emit(ack && ack.presence));
-    });
-    socket.on('presence', emit);
-    socket.on('connect_error', () => { connected = false; startPolling(); });
-    socket.on('disconnect', () => { connected = false; startPolling(); });
+    socket = shared;
+    for (const [name, fn] of on) socket.on(name, fn);
+    if (socket.connected) onConnect();
   }, startPolling);
 
   // Poll once straight away too, unless the socket beats it: the count shows up immediately.
@@ -86,7 +74,7 @@ export function watchPresence(roomId, onUpdate, { pollMs = POLL_MS } = {}) {
     stop() {
       stopped = true;
       stopPolling();
-      if (socket) socket.disconnect();
+      if (socket) for (const [name, fn] of on) socket.off(name, fn);
     },
   };
 }

@@ -231,6 +231,8 @@ async function main() {
   player.addEventListener('autoplay-blocked', () => { autoplayBlocked = true; updateSound(); });
   player.start();
   presence = watchPresence(roomId, applyPresence);
+  // The chat loads after the video has started: it never delays the picture.
+  import('./chat.js').then(({ mountChat }) => mountChat($('chat-panel'), roomId, { tab: $('tab-chat') }), () => {});
 }
 
 // Come back fast after the phone was locked or the network returned.
