@@ -86,6 +86,8 @@ class Commerce:
     # The buyer's community id, read on every claim: cached briefly (changes are forgotten at once
     # on this node, and show on the others within the TTL).
     user_community: TtlCache[int, int | None] = field(default=None)  # type: ignore[assignment]
+    # The background loops by name ("settlement", "stock apply"), so they can be watched.
+    background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     def forget_caches(self) -> None:
         self.checkout.forget_caches()
@@ -200,7 +202,7 @@ async def _loop(name: str, every_s: float, step: Callable[[], Any]) -> None:
 async def _commerce(app: web.Application) -> AsyncIterator[None]:
     commerce = build(app)
     app[COMMERCE] = commerce
-    tasks: list[asyncio.Task[None]] = []
+    tasks = commerce.background
     if isinstance(commerce.placement, RedisOrderPlacement):
         # A crash between the Lua script and the SQL write left reservations with no order.
         await commerce.placement.reconcile()
@@ -210,13 +212,13 @@ async def _commerce(app: web.Application) -> AsyncIterator[None]:
             await commerce.orders.apply_stock()
             await redis_placement.reconcile(older_than_s=10.0)
 
-        tasks.append(asyncio.ensure_future(_loop("stock apply", APPLY_EVERY_S, apply_and_reconcile)))
-    tasks.append(asyncio.ensure_future(_loop("settlement", SETTLE_EVERY_S, commerce.settlement.settle_due)))
+        tasks["stock apply"] = asyncio.ensure_future(_loop("stock apply", APPLY_EVERY_S, apply_and_reconcile))
+    tasks["settlement"] = asyncio.ensure_future(_loop("settlement", SETTLE_EVERY_S, commerce.settlement.settle_due))
     await commerce.live.start(app[MEDIA])
     yield
-    for task in tasks:
+    for task in tasks.values():
         task.cancel()
-    for task in tasks:
+    for task in tasks.values():
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await commerce.live.stop()

@@ -131,3 +131,42 @@ async def test_a_retried_claim_gets_the_first_order_even_when_both_arrive_at_onc
     assert sorted(r.status for r in responses) == [200] * 7 + [201]
     assert len({b["order"]["id"] for b in bodies}) == 1
     assert await commerce(shop.client).remaining(shop.product["id"], claim["id"]) == 9
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(60)
+async def test_a_crash_between_redis_and_sql_is_reconciled_on_restart(aiohttp_client: Callable[..., Any], tmp_path: Path) -> None:
+    name = f"fieldcast_test_{secrets.token_hex(6)}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    db_url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    try:
+        first = await aiohttp_client(create_app(make_settings(db_url, redis_url=REDIS_URL)))
+        shop = await make_shop(first, stock=1000)
+        claim = await open_claim(shop, 10)
+        buyer = (await make_buyers(first, 1, shop.community["id"]))[0]
+        c = commerce(first)
+
+        async def die(reservation: str, draft: Any) -> Any:
+            raise RuntimeError("the node died after the Lua script, before the SQL write")
+
+        c.placement._complete = die
+        headers = await csrf(first, buyer)
+        body = {"delivery": pickup(shop), "idempotency_key": key()}
+        lost = await first.post(f"/api/flash-claims/{claim['id']}/claim", json=body, headers=headers)
+        assert lost.status == 500
+        assert await c.orders.count(claim_id=claim["id"]) == 0
+        assert await c.remaining(shop.product["id"], claim["id"]) == 9  # taken in Redis, no order yet
+        # A new node starts: it completes the reservation it finds.
+        second = await aiohttp_client(create_app(make_settings(db_url, redis_url=REDIS_URL)))
+        c2 = commerce(second)
+        orders = await c2.orders.list(claim_id=claim["id"])
+        assert len(orders) == 1 and orders[0].user_id == buyer.user_id
+        retry = await second.post(f"/api/flash-claims/{claim['id']}/claim", json=body, headers=await csrf(second, buyer))
+        assert retry.status == 200 and (await retry.json())["order"]["id"] == orders[0].id
+        assert await c2.remaining(shop.product["id"], claim["id"]) == 9
+        await c2.orders.apply_stock()
+        stored = await c2.claims.get(claim["id"])
+        assert stored is not None and stored.remaining == 9
+    finally:
+        await clear_redis(REDIS_URL, db_url)
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
