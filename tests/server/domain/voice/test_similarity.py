@@ -58,6 +58,9 @@ def index() -> SimilarityIndex:
         ("鸡蛋哪天发", 10),
         ("can you ship to hong kong", 13),
         ("ＷＨＥＮ will TOMATOES ship", 1),  # full-width letters and case fold
+        # The same question wrapped in the asker's own context.
+        ("我在广州，上次买的很好，这次番茄哪天能发货呀", 1),
+        ("给家里老人买的，想问下有没有打药", 4),
     ],
 )
 def test_a_paraphrase_finds_the_question_answered_before(index: SimilarityIndex, asked: str, expected: int) -> None:
@@ -69,7 +72,10 @@ def test_a_paraphrase_finds_the_question_answered_before(index: SimilarityIndex,
 
 @pytest.mark.parametrize(
     "asked",
-    ["直播间抽奖吗", "主播今天穿得好好看", "番茄沙沙的吗", "你们农场在哪个省", "能不能便宜点", "hello everyone 👋", "？？？", "🍅🍅🍅"],
+    [
+        "直播间抽奖吗", "主播今天穿得好好看", "番茄沙沙的吗", "你们农场在哪个省", "能不能便宜点",
+        "什么时候开播", "有优惠券吗", "这个锅哪里买的", "可以货到付款吗", "hello everyone 👋", "？？？", "🍅🍅🍅",
+    ],
 )
 def test_an_unrelated_question_gets_no_suggestion(index: SimilarityIndex, asked: str) -> None:
     assert index.query(asked) == [], [(m.doc_id, ANSWERED[m.doc_id], m.score) for m in index.query(asked)]
