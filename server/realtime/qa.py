@@ -121,7 +121,8 @@ class QaRealtime:
             "ok": True, "room": room.id,
             "questions": [public_view(q) for q in questions],
             "pinned": public_view(pinned) if pinned else None,
-            "voted": sorted(voted), "mine": sorted(mine), "moderator": who.moderates,
+            "voted": sorted(voted), "mine": sorted(mine),
+            "signed_in": who.user_id is not None, "moderator": who.moderates,
         }
 
     async def list_questions(self, client: Client, p: ev.ListPayload) -> dict[str, Any]:

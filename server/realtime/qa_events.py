@@ -12,7 +12,7 @@ question_not_found, own_question, duplicate_question, too_many_open, not_answere
 Client -> server (payload -> ack)
     qa:subscribe {room}
         -> {ok, room, questions: [Question], pinned: Question|null, voted: [id], mine: [id],
-            moderator: bool}
+            signed_in: bool, moderator: bool}
         The public queue, the caller's own votes and questions, and the pinned card. Also joins the
         room's broadcasts (as `join` does), the caller's personal channel (qa:answered) and, for
         moderators, the moderation channel (qa:mod:question, qa:suggestions).
