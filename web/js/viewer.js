@@ -231,8 +231,9 @@ async function main() {
   player.addEventListener('autoplay-blocked', () => { autoplayBlocked = true; updateSound(); });
   player.start();
   presence = watchPresence(roomId, applyPresence);
-  // The chat loads after the video has started: it never delays the picture.
+  // The chat and the Q&A load after the video has started: they never delay the picture.
   import('./chat.js').then(({ mountChat }) => mountChat($('chat-panel'), roomId, { tab: $('tab-chat') }), () => {});
+  import('./qa.js').then(({ mountQa }) => mountQa($('qa-panel'), roomId, { tab: $('tab-qa') }), () => {});
 }
 
 // Come back fast after the phone was locked or the network returned.
