@@ -14,6 +14,7 @@ from .domain.accounts.service import AccountService
 from .features import chat as chat_feature
 from .features import commerce as commerce_feature
 from .features import qa as qa_feature
+from .features import testimonials as testimonials_feature
 from .features import trace as trace_feature
 from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 # app[MEDIA].on_room_open, once the media context has started).
 FEATURES: list[Callable[[web.Application], None]] = [
     commerce_feature.setup, chat_feature.setup, trace_feature.setup, qa_feature.setup,
+    testimonials_feature.setup,
 ]
 
 

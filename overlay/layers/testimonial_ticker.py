@@ -89,6 +89,11 @@ def ticker_top(frame_size: tuple[int, int]) -> int:
     return ticker_box(frame_size).y
 
 
+def _gap(frame_size: tuple[int, int]) -> int:
+    """Between two items (and between the last and the first when the loop comes round)."""
+    return _even(40 * unit(frame_size))
+
+
 def _label_width(frame_size: tuple[int, int]) -> int:
     u = unit(frame_size)
     big, small = face(round(22 * u), bold=True), face(round(16 * u))
@@ -188,6 +193,8 @@ class TestimonialTicker(Layer[TickerState]):
         if loop <= box.view_width:
             strip, loop = content, 0
         else:
+            # The last item and the first are neighbours once the loop comes round.
+            _divider(content, loop - _gap(frame_size) // 2, unit(frame_size))
             # The content, then its beginning again: every window of view_width that starts
             # before `loop` lies inside the strip, so the loop wraps without a seam.
             strip = Image.new("RGBA", (loop + box.view_width, content.height), (0, 0, 0, 0))
@@ -205,18 +212,15 @@ class TestimonialTicker(Layer[TickerState]):
         items = [self._item(item, box.height, frame_size) for item in state.items[:MAX_ITEMS]]
         if not items:
             return None
-        gap = _even(40 * u)
+        gap = _gap(frame_size)
         width = _even(sum(p.width for p in items) + gap * len(items) + 1)
         strip = Image.new("RGBA", (width, box.height), (0, 0, 0, 0))
         x = 0
-        divider_h = round(box.height * 0.4)
-        for picture in items:
+        for i, picture in enumerate(items):
+            if i:
+                _divider(strip, x - gap // 2, u)
             strip.alpha_composite(picture, (x, 0))
             x += picture.width + gap
-            # A thin rule halfway through the gap, between this item and the next.
-            strip.alpha_composite(
-                solid((max(1, round(u)), divider_h), DIVIDER), (x - gap // 2, (box.height - divider_h) // 2)
-            )
         return strip
 
     def _item(self, item: TickerItem, height: int, frame_size: tuple[int, int]) -> Image.Image:
@@ -270,6 +274,12 @@ class TestimonialTicker(Layer[TickerState]):
         if quote:
             quote_face.draw(canvas, (text_x, y + name_face.size + line_gap - quote_face.em_top), quote, TEXT_MUTED)
         return canvas
+
+
+def _divider(strip: Image.Image, x: int, u: float) -> None:
+    """A thin rule halfway through the gap between two items."""
+    height = round(strip.height * 0.4)
+    strip.alpha_composite(solid((max(1, round(u)), height), DIVIDER), (x, (strip.height - height) // 2))
 
 
 def _thumbnail(data: bytes, side: int, radius: int) -> Image.Image | None:

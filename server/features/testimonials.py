@@ -1,0 +1,178 @@
+"""The testimonial wall (真实好评 + 晒单): verified-buyer reviews, their moderation, and the ticker.
+
+`setup(app)` is appended to server.app.FEATURES. It adds the reviews API and photo route, the
+review Socket.IO events, and a cleanup context that builds the service (orders are looked up in
+commerce's tables through its OrderLookup port) and installs the ticker layer in every live room.
+An approval or take-down reaches the room's ticker on this node at once and, with Redis, on every
+other node through a pub/sub channel, since a room's pipeline runs on whichever node opened it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from overlay.layers.testimonial_ticker import MAX_ITEMS, TestimonialTicker, TickerItem, TickerState
+from streams.manager import MediaServer
+from streams.room import LiveRoom
+
+from ..domain.voice.reviews import Review, ReviewService
+from ..http import reviews as reviews_http
+from ..http.keys import DATABASE, MEDIA, REALTIME, ROOMS, SETTINGS
+from ..http.review_keys import REVIEW_FILES, REVIEWS
+from ..persistence.commerce_orders import SqlOrderLookup, SqlOrders
+from ..persistence.review_files import DiskPhotoFiles
+from ..persistence.voice_reviews import SqlReviewRepository
+from ..realtime.reviews import ReviewBroadcaster, ReviewsRealtime
+
+logger = logging.getLogger(__name__)
+
+TICKER_LAYER = "testimonial-ticker"
+TICKER_Z = 12  # over the lower third (10), under the Q&A card (15) and the LIVE badge (20)
+TICKER_FADE_S = 0.4
+WALL_CHANNEL = "fieldcast:reviews:wall"
+
+
+async def ticker_state(service: ReviewService, room_id: str) -> TickerState:
+    """The room's newest approved reviews as the ticker shows them (by value: the media thread reads it)."""
+    reviews = await service.wall(room_id, MAX_ITEMS)
+    return TickerState(tuple([await _item(service, r) for r in reviews]))
+
+
+async def _item(service: ReviewService, review: Review) -> TickerItem:
+    return TickerItem(review.nickname, review.rating, review.text, await service.thumbnail(review))
+
+
+class TestimonialTickers:
+    """The ticker of every live room on this node, kept in step with the approved reviews."""
+
+    __test__ = False
+
+    def __init__(self, media: MediaServer, service: ReviewService, redis_url: str | None) -> None:
+        self.media = media
+        self.service = service
+        self.redis_url = redis_url
+        self.node = secrets.token_hex(6)
+        self._redis: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        # One refresh at a time per room: two quick approvals must not land out of order.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def install(self, room: LiveRoom) -> None:
+        """Room-open hook: add the (hidden) ticker, then fill it from the room's wall."""
+        room.compositor.add(
+            TestimonialTicker(TICKER_LAYER, TickerState(), z=TICKER_Z, visible=False, fade_s=TICKER_FADE_S)
+        )
+        self._spawn(self.refresh(room.spec.room_id))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def refresh(self, room_id: str) -> None:
+        """Reload the room's ticker from the database, if the room's pipeline runs on this node."""
+        if room_id not in self.media.rooms:
+            return
+        lock = self._locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            try:
+                state = await ticker_state(self.service, room_id)
+            except Exception:
+                logger.exception("could not load the testimonial wall", extra={"room": room_id})
+                return
+            room = self.media.rooms.get(room_id)
+            layer = room.compositor.get(TICKER_LAYER) if room is not None else None
+            if room is None or not isinstance(layer, TestimonialTicker):
+                return
+            if not state.items:
+                layer.hide()  # the old items stay for the fade-out
+                return
+            layer.set_state(state)
+            # Render and convert off the media thread, so no frame waits for it.
+            await asyncio.to_thread(layer.warm, (room.width, room.height))
+            layer.show()
+
+    async def wall_changed(self, room_id: str) -> None:
+        await self.refresh(room_id)
+        if self._redis is not None:
+            try:
+                await self._redis.publish(WALL_CHANNEL, json.dumps({"node": self.node, "room": room_id}))
+            except Exception:
+                # This node's rooms are right; the others catch up when their room reopens.
+                logger.exception("could not tell other nodes about the wall", extra={"room": room_id})
+
+    async def start(self) -> None:
+        if not self.redis_url:
+            return
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(self.redis_url)
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(WALL_CHANNEL)
+        self._listener = asyncio.ensure_future(self._listen(pubsub))
+
+    async def _listen(self, pubsub: Any) -> None:
+        try:
+            async for message in pubsub.listen():
+                try:
+                    body = json.loads(message.get("data"))
+                    if body.get("node") != self.node:
+                        self._spawn(self.refresh(str(body["room"])))
+                except (ValueError, TypeError, KeyError):
+                    logger.warning("ignored a malformed wall message")
+        finally:
+            await pubsub.aclose()
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *([self._listener] if self._listener else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+TICKERS = web.AppKey("testimonial_tickers", TestimonialTickers)
+
+
+async def _testimonials(app: web.Application) -> AsyncIterator[None]:
+    # Runs after _database and _media (FEATURES are set up after the core contexts).
+    db = app[DATABASE]
+    files = DiskPhotoFiles(app[SETTINGS].media_dir)
+    media = app[MEDIA]
+
+    async def wall_changed(room_id: str) -> None:
+        await app[TICKERS].wall_changed(room_id)
+
+    service = ReviewService(
+        SqlReviewRepository(db),
+        SqlOrderLookup(SqlOrders(db)),
+        files,
+        events=ReviewBroadcaster(app[REALTIME], wall_changed),
+    )
+    tickers = TestimonialTickers(media, service, app[SETTINGS].redis_url)
+    app[REVIEWS] = service
+    app[REVIEW_FILES] = files
+    app[TICKERS] = tickers
+    await tickers.start()
+    media.on_room_open.append(tickers.install)
+    for room in list(media.rooms.values()):
+        tickers.install(room)
+    yield
+    if tickers.install in media.on_room_open:
+        media.on_room_open.remove(tickers.install)
+    await tickers.close()
+
+
+def setup(app: web.Application) -> None:
+    ReviewsRealtime(app[REALTIME], service=lambda: app[REVIEWS], rooms=lambda: app[ROOMS])
+    app.add_routes(reviews_http.routes)
+    app.cleanup_ctx.append(_testimonials)
