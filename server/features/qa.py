@@ -21,7 +21,9 @@ from overlay.layers.qa_card import QaCard, QaCardState
 from streams.manager import MediaServer
 from streams.room import LiveRoom
 
+from ..domain.voice.ports import Throttle
 from ..domain.voice.qa import QaService, Question
+from ..domain.voice.throttle import MemoryThrottle
 from ..http.keys import DATABASE, MEDIA, REALTIME, ROOMS, SETTINGS
 from ..persistence.voice_qa import SqlQuestionRepository
 from ..realtime.qa import QaRealtime
@@ -138,10 +140,23 @@ QA_REALTIME = web.AppKey("qa_realtime", QaRealtime)
 
 async def _qa(app: web.Application) -> AsyncIterator[None]:
     # Runs after _database and _media (FEATURES are set up after the core contexts).
-    service = QaService(SqlQuestionRepository(app[DATABASE]))
+    settings = app[SETTINGS]
+    redis = None
+    throttle: Throttle
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from ..persistence.voice_throttle import RedisThrottle
+
+        # Rate limits hold across nodes only if the nodes share them.
+        redis = Redis.from_url(settings.redis_url)
+        throttle = RedisThrottle(redis)
+    else:
+        throttle = MemoryThrottle()
+    service = QaService(SqlQuestionRepository(app[DATABASE]), throttle=throttle)
     app[QA] = service
     media = app[MEDIA]
-    cards = QaCards(media, service, app[SETTINGS].redis_url)
+    cards = QaCards(media, service, settings.redis_url)
     app[QA_CARDS] = cards
     await cards.start()
     media.on_room_open.append(cards.install)
@@ -152,6 +167,8 @@ async def _qa(app: web.Application) -> AsyncIterator[None]:
         media.on_room_open.remove(cards.install)
     await app[QA_REALTIME].close()
     await cards.close()
+    if redis is not None:
+        await redis.aclose()
 
 
 def setup(app: web.Application) -> None:

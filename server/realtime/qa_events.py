@@ -7,7 +7,8 @@ Who may call what
                                     qa:list with status hidden/all
 A refused or invalid call is answered (the ack) with {"error": code, "message": text}; codes:
 forbidden, sign_in_required, invalid_input, text_empty, text_too_long, not_found,
-question_not_found, own_question, duplicate_question, too_many_open, not_answered, question_hidden.
+question_not_found, own_question, duplicate_question, too_many_open, not_answered, question_hidden,
+rate_limited (asks and votes faster than a person taps; moderators are not limited).
 
 Client -> server (payload -> ack)
     qa:subscribe {room}

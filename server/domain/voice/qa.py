@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..accounts.roles import Role
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -27,6 +28,10 @@ from .errors import EmptyMessage
 from .moderation import can_moderate
 from .qa_ports import QuestionRepository
 from .similarity import DEFAULT_THRESHOLD, SimilarityIndex
+from .throttle import MemoryThrottle
+
+if TYPE_CHECKING:
+    from .ports import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,10 @@ QUESTION_MAX = 300
 ANSWER_MAX = 1000
 # An account's unanswered questions per room: enough to ask what you need, not to flood the queue.
 OPEN_PER_ASKER = 5
+# Per account, as token buckets (burst, refilled over seconds): each ask or vote is a broadcast to
+# the whole room, so faster than a person taps is refused. Moderators are not limited.
+ASK_RATE = (5, 60.0)
+VOTE_RATE = (12, 20.0)
 QUEUE_LIMIT = 200
 SUGGESTIONS = 3
 # Other nodes write answers too; re-reading a few seconds behind the newest change we saw keeps a
@@ -80,6 +89,17 @@ class NotAnswered(Conflict):
 
 class QuestionHidden(Conflict):
     code = "question_hidden"
+
+
+class TooFast(InvalidInput):
+    """Asking or voting faster than a person does (scripts, a stuck button): it costs every viewer a
+    broadcast, so it waits."""
+
+    code = "rate_limited"
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        super().__init__(f"too many {what} at once: wait {max(1, math.ceil(retry_after))} s")
+        self.retry_after = retry_after
 
 
 class TextEmpty(InvalidInput):
@@ -229,11 +249,16 @@ class QaService:
         self,
         questions: QuestionRepository,
         *,
+        throttle: Throttle | None = None,
         clock: Callable[[], datetime] = _utcnow,
         run_blocking: Blocking | None = None,
         threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self.questions = questions
+        # The chat's rate limiter (in memory, or in Redis so it holds across nodes).
+        self.throttle: Throttle = throttle or MemoryThrottle()
+        self.ask_rate = ASK_RATE
+        self.vote_rate = VOTE_RATE
         self.clock = clock
         self.run_blocking: Blocking = run_blocking or asyncio.to_thread
         self.threshold = threshold
@@ -247,6 +272,7 @@ class QaService:
         if actor.user_id is None:
             raise SignInRequired("sign in to ask a question")
         text = clean_text(raw_text, what="question", max_len=QUESTION_MAX)
+        await self._limit(actor, "questions", self.ask_rate)
         mine = await self.questions.open_by(room.id, actor.user_id)
         if any(_same_text(q.text, text) for q in mine):
             raise DuplicateQuestion("you have already asked this; it is in the queue")
@@ -268,8 +294,16 @@ class QaService:
         question = await self.visible(question_id, actor)
         if question.asker_id == actor.user_id:
             raise OwnQuestion("you cannot vote for your own question")
+        await self._limit(actor, "votes", self.vote_rate)
         votes = await self.questions.vote(question_id, actor.user_id, up, self.clock())
         return replace(question, votes=votes), up
+
+    async def _limit(self, actor: Actor, what: str, rate: tuple[int, float]) -> None:
+        if actor.moderates:
+            return
+        wait = await self.throttle.hit(f"qa:{what}:{actor.user_id}", *rate)
+        if wait > 0:
+            raise TooFast(what, wait)
 
     async def visible(self, question_id: int, actor: Actor) -> Question:
         """The question, if this actor may see it (hidden ones only to moderators)."""

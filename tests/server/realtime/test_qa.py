@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient
 from overlay.layers.qa_card import QaCard, QaCardState
 from server.app import create_app
 from server.domain.accounts.roles import Role
-from server.features.qa import CARD_LAYER
+from server.features.qa import CARD_LAYER, QA
 from server.http.keys import ACCOUNTS, MEDIA, ROOMS
 from server.media import open_live_room
 from streams.yuv import new_frame, plane_views
@@ -513,6 +513,7 @@ async def test_user_text_is_kept_as_text_and_bad_input_gets_a_clear_error(cast: 
 
 @pytest.mark.cast("viewer", "moderator")
 async def test_an_account_has_a_bounded_number_of_open_questions(cast: Cast) -> None:
+    cast.client.app[QA].ask_rate = (20, 60.0)  # this test is about the cap, not the pace
     for i in range(5):
         await ask(cast["viewer"], f"第{i}个问题")
     refused = await cast["viewer"].call("qa:ask", {"room": "farm", "text": "第六个问题"})
@@ -570,3 +571,22 @@ async def test_two_nodes_share_the_queue_and_the_pinned_card_through_redis(
     finally:
         for peer in (mod, viewer):
             await peer.sio.disconnect()
+
+
+@pytest.mark.cast("viewer", "viewer2", "moderator")
+async def test_asking_and_voting_faster_than_a_person_taps_is_refused(cast: Cast) -> None:
+    for i in range(5):
+        await ask(cast["viewer"], f"问题{i}")
+    fast = await cast["viewer"].call("qa:ask", {"room": "farm", "text": "再问一个"})
+    assert fast["error"] == "rate_limited" and "wait" in fast["message"]
+
+    q = (await cast["anonymous"].call("qa:list", {"room": "farm"}))["questions"][0]
+    for i in range(12):  # a stuck finger: vote, retract, vote, ...
+        reply = await cast["viewer2"].call("qa:vote", {"question_id": q["id"], "up": i % 2 == 0})
+        assert reply.get("ok"), (i, reply)
+    assert (await cast["viewer2"].call("qa:vote", {"question_id": q["id"]}))["error"] == "rate_limited"
+    for i in range(20):  # moderators are not slowed down
+        assert (await cast["moderator"].call("qa:vote", {"question_id": q["id"], "up": i % 2 == 0}))["ok"]
+    # The refusals cost nothing that was accepted.
+    listed = await cast["anonymous"].call("qa:list", {"room": "farm"})
+    assert len(listed["questions"]) == 5
