@@ -234,6 +234,7 @@ async function main() {
   // The chat and the Q&A load after the video has started: they never delay the picture.
   import('./chat.js').then(({ mountChat }) => mountChat($('chat-panel'), roomId, { tab: $('tab-chat') }), () => {});
   import('./qa.js').then(({ mountQa }) => mountQa($('qa-panel'), roomId, { tab: $('tab-qa') }), () => {});
+  import('./wall.js').then(({ mountWall }) => mountWall($('wall-panel'), roomId, { tab: $('tab-wall') }), () => {});
 }
 
 // Come back fast after the phone was locked or the network returned.
