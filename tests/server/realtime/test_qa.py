@@ -532,8 +532,11 @@ async def test_two_nodes_share_the_queue_and_the_pinned_card_through_redis(
     settings = make_settings(database_url, redis_url="redis://127.0.0.1:6379/0")
     node_a: AppClient = await aiohttp_client(create_app(settings))
     node_b: AppClient = await aiohttp_client(create_app(settings))
-    # Redis channels are shared by every server on it (other tests too): a room of our own.
+    # Redis is shared by every server on it (other tests, earlier runs with the same user ids):
+    # a room of our own, and rate limits out of the way.
     room_id = f"farm-{secrets.token_hex(4)}"
+    for node in (node_a, node_b):
+        node.app[QA].ask_rate = node.app[QA].vote_rate = (1000, 1.0)
     await add_room(node_a, room_id)
     room = await node_b.app[ROOMS].get(room_id)
     assert room is not None
