@@ -205,3 +205,16 @@ async def my_notices(request: web.Request) -> web.Response:
          "message_en": n.message_en, "offer_en": n.offer_en, "created_at": n.created_at.isoformat()}
         for n in notices
     ])
+
+
+@routes.get("/api/sensors/stats")
+async def stats(request: web.Request) -> web.Response:
+    """Counters of this node: readings stored and refused, MQTT messages received."""
+    await require_role(request, Role.OPERATOR)
+    from .trace_keys import MQTT
+
+    hub = request.app[SENSORS]
+    bridge = request.app.get(MQTT)
+    return web.json_response({"stored": hub.stored, "refused": hub.refused,
+                              "mqtt_received": bridge.received if bridge else 0,
+                              "mqtt_refused": bridge.refused if bridge else 0})

@@ -298,8 +298,3 @@ async def capture_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/trace/labels/{gtin}/{lot}")
 async def labels_page(request: web.Request) -> web.StreamResponse:
     return _page(request, "labels.html")
-
-
-@routes.get("/trace/operator")
-async def operator_page(request: web.Request) -> web.StreamResponse:
-    return _page(request, "trace-operator.html")

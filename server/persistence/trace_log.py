@@ -56,9 +56,15 @@ def _chunks(values: list[int]) -> Iterable[list[int]]:
         yield values[i : i + _CHUNK]
 
 
+# Complete-subtree hashes never change once written, so the upper levels (1/128 of the nodes)
+# are kept in memory after their first read; a proof then reads only its bottom levels.
+_CACHED_LEVEL = 7
+
+
 class SqlTraceLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._upper: dict[int, bytes] = {}
 
     async def append(
         self, events: list[PreparedEvent], batch_ids: list[list[int]], sign: Signer
@@ -115,8 +121,25 @@ class SqlTraceLog:
         return out
 
     async def nodes(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
-        async with self.db.session() as s:
-            return await self._nodes(s, keys)
+        out: dict[merkle.Key, bytes] = {}
+        wanted: list[int] = []
+        for key in set(keys):
+            value = node_id(key)
+            cached = self._upper.get(value)
+            if cached is not None:
+                out[key] = cached
+            else:
+                wanted.append(value)
+        if wanted:
+            async with self.db.engine.connect() as conn:  # Core, no ORM session: proofs are hot
+                for chunk in _chunks(sorted(wanted)):
+                    result = await conn.execute(select(TraceNodeRow.id, TraceNodeRow.hash).where(TraceNodeRow.id.in_(chunk)))
+                    for value, digest in result:
+                        key = node_key(value)
+                        out[key] = bytes(digest)
+                        if key[0] >= _CACHED_LEVEL:
+                            self._upper[value] = out[key]
+        return out
 
     async def find(self, keys: Iterable[tuple[str, bool]]) -> dict[tuple[str, bool], LoggedEvent]:
         wanted = set(keys)

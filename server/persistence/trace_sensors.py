@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,9 +43,16 @@ def _device(row: SensorDeviceRow) -> Device:
     return Device(row.id, row.name, row.kind, row.token_hash, _aware(row.created_at), row.revoked, row.simulated)
 
 
+_READINGS = SensorReadingRow.__table__  # type: ignore[attr-defined]
+_ROLLUPS = SensorRollupRow.__table__  # type: ignore[attr-defined]
+_EMPTY_BUCKET: dict[str, Any] = {"n": 0, **{f"{c}_{f}": (0 if f == "n" else 0.0 if f == "sum" else None)
+                                            for c in _COLUMNS.values() for f in ("n", "min", "max", "sum")}}
+
+
 class SqlSensorStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._upsert_stmt: Any = None
 
     # -- devices --------------------------------------------------------------------------------
 
@@ -72,40 +80,49 @@ class SqlSensorStore:
     # -- readings -------------------------------------------------------------------------------
 
     async def store(self, readings: list[Reading]) -> None:
-        """Raw rows and their buckets, in one transaction."""
+        """Raw rows and their buckets, in one transaction (Core statements: this is the hot path)."""
         if not readings:
             return
-        raw = [{"device_id": r.device_id, "at": r.at, **{k: r.values.get(k) for k in _COLUMNS}} for r in readings]
-        buckets: dict[tuple[str, datetime], dict[str, object]] = {}
+        raw = []
+        buckets: dict[tuple[str, datetime], dict[str, Any]] = {}
         for r in readings:
+            values = r.values
+            raw.append({"device_id": r.device_id, "at": r.at, "temperature": values.get("temperature"),
+                        "humidity": values.get("humidity"), "soil_moisture": values.get("soil_moisture")})
             key = (r.device_id, bucket_of(r.at))
-            b = buckets.setdefault(key, {"device_id": key[0], "bucket": key[1], "n": 0,
-                                         **{f"{c}_{f}": (0 if f == "n" else 0.0 if f == "sum" else None)
-                                            for c in _COLUMNS.values() for f in ("n", "min", "max", "sum")}})
-            b["n"] = int(b["n"]) + 1  # type: ignore[call-overload]
-            for name, c in _COLUMNS.items():
-                if name in r.values:
-                    v = r.values[name]
-                    b[f"{c}_n"] = int(b[f"{c}_n"]) + 1  # type: ignore[call-overload]
-                    b[f"{c}_sum"] = float(b[f"{c}_sum"]) + v  # type: ignore[arg-type]
-                    lo, hi = b[f"{c}_min"], b[f"{c}_max"]
-                    b[f"{c}_min"] = v if lo is None else min(lo, v)  # type: ignore[call-overload]
-                    b[f"{c}_max"] = v if hi is None else max(hi, v)  # type: ignore[call-overload]
-        make = sqlite_insert if self.db.is_sqlite else pg_insert
-        stmt = make(SensorRollupRow)
-        t = SensorRollupRow.__table__.c  # type: ignore[attr-defined]
-        ex = stmt.excluded
-        merged = {"n": t.n + ex.n}
-        for c in _COLUMNS.values():
-            merged[f"{c}_n"] = t[f"{c}_n"] + ex[f"{c}_n"]
-            merged[f"{c}_sum"] = t[f"{c}_sum"] + ex[f"{c}_sum"]
-            lo, hi, elo, ehi = t[f"{c}_min"], t[f"{c}_max"], ex[f"{c}_min"], ex[f"{c}_max"]
-            merged[f"{c}_min"] = case((elo.is_(None), lo), (lo.is_(None), elo), (elo < lo, elo), else_=lo)
-            merged[f"{c}_max"] = case((ehi.is_(None), hi), (hi.is_(None), ehi), (ehi > hi, ehi), else_=hi)
-        upsert = stmt.on_conflict_do_update(index_elements=["device_id", "bucket"], set_=merged)
-        async with self.db.session() as s, s.begin():
-            await s.execute(insert(SensorReadingRow), raw)
-            await s.execute(upsert, list(buckets.values()))
+            b = buckets.get(key)
+            if b is None:
+                b = buckets[key] = dict(_EMPTY_BUCKET, device_id=key[0], bucket=key[1])
+            b["n"] += 1
+            for name, value in values.items():
+                c = _COLUMNS[name]
+                b[c + "_n"] += 1
+                b[c + "_sum"] += value
+                lo, hi = b[c + "_min"], b[c + "_max"]
+                if lo is None or value < lo:
+                    b[c + "_min"] = value
+                if hi is None or value > hi:
+                    b[c + "_max"] = value
+        async with self.db.engine.begin() as conn:
+            await conn.execute(insert(_READINGS), raw)
+            await conn.execute(self._upsert, list(buckets.values()))
+
+    @property
+    def _upsert(self) -> Any:
+        if self._upsert_stmt is None:
+            make = sqlite_insert if self.db.is_sqlite else pg_insert
+            stmt = make(_ROLLUPS)
+            t = _ROLLUPS.c
+            ex = stmt.excluded
+            merged: dict[str, Any] = {"n": t.n + ex.n}
+            for c in _COLUMNS.values():
+                merged[f"{c}_n"] = t[f"{c}_n"] + ex[f"{c}_n"]
+                merged[f"{c}_sum"] = t[f"{c}_sum"] + ex[f"{c}_sum"]
+                lo, hi, elo, ehi = t[f"{c}_min"], t[f"{c}_max"], ex[f"{c}_min"], ex[f"{c}_max"]
+                merged[f"{c}_min"] = case((elo.is_(None), lo), (lo.is_(None), elo), (elo < lo, elo), else_=lo)
+                merged[f"{c}_max"] = case((ehi.is_(None), hi), (hi.is_(None), ehi), (ehi > hi, ehi), else_=hi)
+            self._upsert_stmt = stmt.on_conflict_do_update(index_elements=["device_id", "bucket"], set_=merged)
+        return self._upsert_stmt
 
     async def latest(self, device_ids: Iterable[str]) -> dict[str, Reading]:
         out: dict[str, Reading] = {}

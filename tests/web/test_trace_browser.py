@@ -203,3 +203,44 @@ async def test_browser_event_hash_and_proof_code_agree_with_the_server(server: T
     )
     assert result == [len(inclusion), 0, 0, len(consistency), 0]
     assert json.dumps(result)
+
+
+async def test_farm_staff_record_a_step_with_a_photo_in_the_form(server: TestServer, browser: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from server.domain.accounts.roles import Role
+    from server.http.keys import ACCOUNTS
+
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        token = await operator_token(client)
+        await register_batch(client, token)
+        await server.app[ACCOUNTS].register("farmer@example.com", "tomato-2026", "老李", role=Role.HOST)
+        ctx = await browser.new_context(viewport=PHONE, locale="zh-CN")
+        resp = await ctx.request.post(str(server.make_url("/api/auth/login")),
+                                      data={"identifier": "farmer@example.com", "password": "tomato-2026"})
+        assert resp.ok
+        photo = tmp_path / "harvest.png"
+        Image.new("RGB", (640, 480), (200, 40, 40)).save(photo)
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(str(server.make_url("/trace/capture")))
+        await page.wait_for_function("document.querySelectorAll('#batch option').length > 0")
+        await page.select_option("#step", "commissioning")
+        await page.fill("#place", "3号大棚 <img src=x onerror=alert(1)>")
+        await page.fill("#qty", "120")
+        await page.set_input_files("#photos", str(photo))
+        await page.click("#submit")
+        await page.wait_for_function("document.getElementById('result').textContent.includes('ni:///sha-256')", timeout=15000)
+        assert errors == []
+
+        trace = await open_trace(browser, server, ctx)
+        verdict = await verdict_of(trace)
+        assert verdict["ok"], verdict["steps"]
+        assert any(s["step"] == "photo" and s["ok"] for s in verdict["steps"])
+        assert "3号大棚 <img src=x onerror=alert(1)>" in await trace.text_content("#timeline")
+        assert await trace.locator("#timeline img").count() == 1
+    finally:
+        await client.close()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInput
-from .event_hash import BadEvent, context_prefixes, event_hash_id, format_time
+from .event_hash import BadEvent, context_prefixes, event_hash_id, utc_moment
 from .identifiers import batch_of, constrain_dl, epc_urn_to_dl
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -72,10 +73,9 @@ class PreparedEvent:
 
 def parse_time(value: Any, field: str) -> datetime:
     try:
-        text = format_time(value)
+        return utc_moment(value)
     except BadEvent as exc:
         raise BadEvent(f"{field}: {exc.message}") from exc
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -225,17 +225,25 @@ def _check_lists(event: Mapping[str, Any], where: str) -> None:
         raise BadEvent(f"{where}: parentID must be a URI")
 
 
-def _known_identifier(value: str, where: str) -> None:
-    # Surfaces malformed EPC URNs now, with the field they are in, rather than inside the hash.
+@lru_cache(maxsize=4096)
+def _identifier_problem(value: str) -> str | None:
     try:
         if value.startswith("urn:epc:"):
             epc_urn_to_dl(value)
         else:
             constrain_dl(value)
     except InvalidInput as exc:
-        raise BadEvent(f"{where}: {exc.message}") from exc
-    except ValueError as exc:
-        raise BadEvent(f"{where}: {value[:80]!r} is not an identifier") from exc
+        return exc.message
+    except ValueError:
+        return f"{value[:80]!r} is not an identifier"
+    return None
+
+
+def _known_identifier(value: str, where: str) -> None:
+    # Surfaces malformed EPC URNs now, with the field they are in, rather than inside the hash.
+    problem = _identifier_problem(value)
+    if problem is not None:
+        raise BadEvent(f"{where}: {problem}")
 
 
 def _check_sensors(event: Mapping[str, Any], where: str, now: datetime) -> None:

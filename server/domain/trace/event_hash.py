@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InvalidInput
@@ -95,9 +97,9 @@ def pre_hash(event: Mapping[str, Any], context: Mapping[str, str] | None = None)
     return "".join(out)
 
 
-def format_time(value: Any) -> str:
-    """An xsd:dateTimeStamp in UTC with exactly three decimals (the 4th decimal rounds half up)."""
-    m = _TIME.match(str(value).strip()) if isinstance(value, str) else None
+def utc_moment(value: Any) -> datetime:
+    """An xsd:dateTimeStamp as a UTC datetime rounded to milliseconds (the 4th decimal rounds half up)."""
+    m = _TIME.match(value.strip()) if isinstance(value, str) else None
     if m is None:
         raise BadEvent(f"not a timestamp with a time zone: {str(value)[:60]!r}")
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
@@ -105,14 +107,18 @@ def format_time(value: Any) -> str:
     millis = int(fraction[:3]) + (1 if fraction[3] >= "5" else 0)
     zone = m.group(8)
     offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6]))
-    from datetime import UTC, datetime, timedelta
-
     try:
         base = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise BadEvent(f"not a real date/time: {value!r}") from exc
-    moment = base - timedelta(minutes=offset) + timedelta(milliseconds=millis)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return base + timedelta(minutes=-offset, milliseconds=millis)
+
+
+def format_time(value: Any) -> str:
+    """An xsd:dateTimeStamp in UTC with exactly three decimals."""
+    t = utc_moment(value)
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}."
+            f"{t.microsecond // 1000:03d}Z")
 
 
 def format_number(value: Any) -> str:
@@ -132,6 +138,16 @@ def format_number(value: Any) -> str:
         return text
 
 
+@lru_cache(maxsize=4096)
+def _urn_dl(text: str) -> str:
+    return epc_urn_to_dl(text) or text
+
+
+@lru_cache(maxsize=4096)
+def _web_dl(text: str) -> str:
+    return constrain_dl(text) or text
+
+
 class _Hasher:
     def __init__(self, prefixes: Mapping[str, str]) -> None:
         self.prefixes = prefixes
@@ -144,9 +160,9 @@ class _Hasher:
             if text.startswith(urn):
                 return web + text[len(urn):]
         if text.startswith("urn:epc:"):
-            return epc_urn_to_dl(text) or text
+            return _urn_dl(text)
         if text.startswith(("http://", "https://")):
-            return constrain_dl(text) or text
+            return _web_dl(text)
         prefix, sep, rest = text.partition(":")
         if sep and prefix in self.prefixes:
             return self.prefixes[prefix] + rest

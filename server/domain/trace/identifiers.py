@@ -8,6 +8,7 @@ The CBV 2.0 event hash compares identifiers in one form, the constrained canonic
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from ..errors import InvalidInput
@@ -145,6 +146,7 @@ def constrain_dl(uri: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def batch_of(uri: str) -> tuple[str, str] | None:
     """(gtin, lot) if `uri` names a batch (LGTIN class URN or a /01/.../10/... Digital Link)."""
     dl = epc_urn_to_dl(uri) if uri.startswith("urn:epc:") else constrain_dl(uri)

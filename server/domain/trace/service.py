@@ -127,6 +127,12 @@ class TraceService:
             existing = await self.log.find((p.event_hash, p.declares_error) for p in prepared)
             declared = await self.log.find((p.event_hash, False) for p in prepared if p.declares_error)
             in_capture = {p.event_hash for p in prepared}
+            # When each batch was harvested: one read per batch, not per event.
+            harvested: dict[int, datetime] = {}
+            for batch_id in {b for ids in batch_ids for b in ids}:
+                logged_at = await self.log.earliest(batch_id, "commissioning")
+                if logged_at is not None:
+                    harvested[batch_id] = logged_at
             for i, p in enumerate(prepared):
                 label = f"eventList[{i}]: " if len(prepared) > 1 else ""
                 if p.declares_error:
@@ -137,7 +143,7 @@ class TraceService:
                         if (c, False) not in logged_ids and c not in in_capture:
                             raise UnknownEvent(f"{label}corrective event {c} is neither logged nor in this capture")
                 elif p.biz_step != "commissioning":
-                    await self._check_order(p, batch_ids[i], label)
+                    self._check_order(p, batch_ids[i], harvested, label)
             todo = [(p, ids) for p, ids in zip(prepared, batch_ids) if (p.event_hash, p.declares_error) not in existing]
             seen: set[tuple[str, bool]] = set()
             unique = []
@@ -164,9 +170,10 @@ class TraceService:
             for p in prepared
         ]
 
-    async def _check_order(self, p: PreparedEvent, batch_ids: list[int], label: str) -> None:
+    @staticmethod
+    def _check_order(p: PreparedEvent, batch_ids: list[int], harvest: dict[int, datetime], label: str) -> None:
         for batch_id in batch_ids:
-            harvested = await self.log.earliest(batch_id, "commissioning")
+            harvested = harvest.get(batch_id)
             if harvested is not None and p.event_time < harvested:
                 raise BadEvent(
                     f"{label}eventTime {iso(p.event_time)} is before the batch was harvested ({iso(harvested)}): "
