@@ -100,9 +100,11 @@ class ColdChain:
                 if reading.at < since:
                     continue
                 rule = await self._rule(batch_id)
-                if rule is None or rule[1] is None or rule[1].quantity not in reading.values:
+                if rule is None:
                     continue
                 batch, band = rule
+                if band is None or band.quantity not in reading.values:
+                    continue
                 key = (batch_id, reading.device_id)
                 state = self.excursions.get(key) or Excursion(batch_id, reading.device_id)
                 state, breached = advance(state, band, reading.at, reading.values[band.quantity])

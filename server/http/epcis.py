@@ -43,7 +43,7 @@ async def capture_event(request: web.Request) -> web.Response:
     who = await require_role(request, Role.HOST)
     payload = await read_json(request)
     if isinstance(payload, dict) and payload.get("type") == "EPCISDocument":
-        from ..domain.trace.epcis import BadEvent
+        from ..domain.trace.event_hash import BadEvent
 
         raise BadEvent("POST /api/epcis/events takes one event; send documents to /api/epcis/capture")
     (captured,) = await request.app[TRACE].capture(payload)

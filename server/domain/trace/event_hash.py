@@ -13,6 +13,7 @@ error declaration hashes to the id of the event it declares wrong (that is how C
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -127,7 +128,7 @@ def format_number(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise BadEvent("numbers must be finite")
         text = format(Decimal(repr(value)).normalize(), "f")
         return text

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from . import merkle
 from .batches import Batch, Product, UnknownBatch, UnknownBatchInEvent, batch_key
 from .checkpoints import Checkpoint, NoteSigner
@@ -195,7 +195,7 @@ class TraceService:
         missing = wanted - nodes.keys()
         if missing:
             # A damaged store: serve what there is, so every verifier sees the proof fail.
-            logger.error("trace log is missing %d node(s), e.g. %s", len(missing), sorted(missing)[0])
+            logger.error("trace log is missing %d node(s), e.g. %s", len(missing), min(missing))
             nodes.update({key: bytes(32) for key in missing})
         return Trail(batch, events, [merkle.assemble(p, nodes) for p in plans], checkpoint)
 
