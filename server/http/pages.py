@@ -1,4 +1,4 @@
-"""The browser pages: viewer, studio, and the static files they use."""
+"""The browser pages: viewer, studio, moderator console, and the static files they use."""
 
 from __future__ import annotations
 
@@ -37,3 +37,10 @@ async def viewer(request: web.Request) -> web.StreamResponse:
 @routes.get("/studio/{room_id}")
 async def studio(request: web.Request) -> web.StreamResponse:
     return await _room_page(request, "studio.html")
+
+
+@routes.get("/mod/{room_id}")
+async def moderator_console(request: web.Request) -> web.StreamResponse:
+    # The page is public on purpose: what it shows comes over Socket.IO, where every event checks
+    # the caller's role; the page itself asks a stranger to sign in and tells a viewer why not.
+    return await _room_page(request, "mod.html")
