@@ -57,11 +57,15 @@ def create_room(env: dict[str, str], room_id: str, *extra: str) -> str:
     return m.group(1)
 
 
-def start_server(rooms: list[tuple[str, list[str]]]) -> tuple[ServerProcess, dict[str, str]]:
-    """Start a server with these rooms (id, extra CLI args); returns it and each room's key."""
+def start_server(
+    rooms: list[tuple[str, list[str]]], settings: dict[str, str] | None = None
+) -> tuple[ServerProcess, dict[str, str]]:
+    """Start a server with these rooms (id, extra CLI args) and FIELDCAST_* settings; returns it
+    and each room's key."""
     tmp = Path(tempfile.mkdtemp(prefix="fieldcast-bench-"))
     port = free_port()
     env = _env(tmp / "bench.db", port)
+    env.update(settings or {})
     keys = {room_id: create_room(env, room_id, *extra) for room_id, extra in rooms}
     proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env)
     base = f"http://127.0.0.1:{port}"

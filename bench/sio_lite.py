@@ -31,7 +31,7 @@ class LiteClient:
         # event name -> callback(data, arrival time from loop.time())
         self.handlers: dict[str, Callable[[Any, float], None]] = {}
 
-    async def connect(self, timeout: float = 30) -> None:
+    async def connect(self, timeout: float = 90) -> None:
         headers = {"Cookie": self.cookie} if self.cookie else {}
         self.ws = await self.http.ws_connect(self.url, headers=headers, timeout=aiohttp.ClientWSTimeout(ws_close=5), max_msg_size=0)
         loop = asyncio.get_running_loop()
@@ -100,7 +100,7 @@ class LiteClient:
                 await self._reader
 
 
-async def connect_crowd(http: aiohttp.ClientSession, base: str, cookies: list[str], batch: int = 200) -> list[LiteClient]:
+async def connect_crowd(http: aiohttp.ClientSession, base: str, cookies: list[str], batch: int = 100) -> list[LiteClient]:
     clients: list[LiteClient] = []
     for i in range(0, len(cookies), batch):
         group = [LiteClient(http, base, c) for c in cookies[i : i + batch]]

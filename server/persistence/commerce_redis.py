@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 7 * 86400
 # A reservation older than this with no order is completed by the reconciler (its task is gone).
 STALE_RESERVATION_S = 10.0
+SOLD_OUT_MEMORY_S = 0.5
 
 
 def draft_to_json(draft: OrderDraft) -> str:
@@ -65,6 +66,9 @@ class RedisOrderPlacement:
         self._release = client.register_script(redis_scripts.RELEASE)
         self._seed = client.register_script(redis_scripts.SEED)
         self._adjust = client.register_script(redis_scripts.ADJUST)
+        # counter key -> until when (monotonic) this node answers "sold out" without the script.
+        # Units given back by a cancellation show up after this long at most.
+        self._sold_out: dict[str, float] = {}
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -87,6 +91,8 @@ class RedisOrderPlacement:
         limit = draft.claim_limit if draft.claim_id is not None else 0
         if limit and draft.quantity > limit:
             raise ClaimLimitReached(f"at most {limit} per buyer")
+        if self._sold_out.get(counter, 0.0) > time.monotonic():
+            await self._sold_out_answer(draft)
         reservation = uuid.uuid4().hex
         for _ in range(3):
             status, detail = await self._reserve(
@@ -100,6 +106,8 @@ class RedisOrderPlacement:
                 # Shielded: a client dropping mid-request must not leave the unit taken and no order.
                 return await asyncio.shield(self._complete(reservation, draft)), True
             if status == "sold_out":
+                if int(detail or 0) <= 0:
+                    self._sold_out[counter] = time.monotonic() + SOLD_OUT_MEMORY_S
                 raise SoldOut("all gone: every unit has been taken" if draft.claim_id else "sold out: not enough stock for that quantity")
             if status == "limit":
                 raise ClaimLimitReached(f"at most {limit} per buyer: you have claimed yours")
@@ -109,6 +117,13 @@ class RedisOrderPlacement:
             if status == "dup":
                 return await self._duplicate(detail, draft), False
         raise Conflict("could not take stock; try again")
+
+    async def _sold_out_answer(self, draft: OrderDraft) -> None:
+        """Gone on this node a moment ago: no script run, but a retry still gets its order."""
+        reserved = await self.redis.get(self._idem(draft.user_id, draft.idempotency_key))
+        if reserved is not None:
+            return  # this key reserved a unit before: the script answers "dup" with it
+        raise SoldOut("all gone: every unit has been taken" if draft.claim_id else "sold out: not enough stock for that quantity")
 
     async def _duplicate(self, detail: str, draft: OrderDraft) -> Order:
         reservation, _, request_hash = detail.partition("|")
@@ -131,8 +146,7 @@ class RedisOrderPlacement:
         """Write the order for a reservation; idempotent (the key is unique in SQL)."""
         try:
             async with self.db.session() as s, s.begin():
-                row = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=False)
-                order_id = row.id
+                order = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=False)
         except IntegrityError:
             existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
             if existing is None:
@@ -143,11 +157,11 @@ class RedisOrderPlacement:
             await self._give_back(draft, reservation)
             raise
         await self.redis.hdel(self._pending, reservation)
-        assert order_id is not None
-        return await self.orders.require(order_id)
+        return order
 
     async def _give_back(self, draft: OrderDraft, reservation: str = "") -> None:
         counter, taken = self._counter(draft.product_id, draft.claim_id)
+        self._sold_out.pop(counter, None)
         limit = draft.claim_limit if draft.claim_id is not None else 0
         await self._release(
             keys=[counter, taken, self._idem(draft.user_id, draft.idempotency_key), self._pending],
@@ -185,6 +199,7 @@ class RedisOrderPlacement:
     async def adjust_stock(self, product_id: int, delta: int) -> None:
         """Operator stock changes reach the hot counter first, so it never sells what SQL took away."""
         counter, _ = self._counter(product_id, None)
+        self._sold_out.pop(counter, None)
         result = int(await self._adjust(keys=[counter], args=[delta]))
         if result < 0:
             raise Conflict("not enough stock left to take that many away")
@@ -216,5 +231,5 @@ class RedisOrderPlacement:
 
 def redis_client(url: str) -> aioredis.Redis:
     # A bounded pool: thousands of concurrent claims queue for a connection instead of opening one each.
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=60)
     return aioredis.Redis(connection_pool=pool)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..domain.accounts.roles import Role
+from ..domain.commerce.cache import TtlCache
 from ..domain.commerce.checkout import Buyer, BuyRequest, ClaimRequest, Delivery
 from ..domain.commerce.errors import NotOnSale, UnknownGroupBuy
 from ..domain.commerce.flash_claims import FlashClaim
@@ -96,6 +97,14 @@ class CommerceRealtime:
         self.app = app
         self.coalesce = Coalescer(COALESCE_S)
         self.overlays: ShopOverlays | None = None
+        # A crowd arriving at once (a link shared in a group chat) reads the shop once per
+        # half second per room; the live events bring whatever changed since.
+        self._joins: TtlCache[str, ShopState | None] = TtlCache(self._join_state, ttl_s=0.5)
+
+    async def _join_state(self, room_id: str) -> ShopState | None:
+        if await self.app[ROOMS].get(room_id) is None:
+            return None
+        return await self.shop_state(room_id)
 
     @property
     def commerce(self) -> Commerce:
@@ -236,7 +245,8 @@ class CommerceRealtime:
         return Buyer(client.user_id, client.community_id)
 
     async def on_shop_join(self, client: Client, payload: ev.ShopJoin) -> dict[str, Any]:
-        if await self.app[ROOMS].get(payload.room) is None:
+        state = await self._joins.get(payload.room)
+        if state is None:
             return ev_error("not_found", f"no room {payload.room!r}")
         await self.sio.enter_room(client.sid, sio_room(payload.room))
         if client.user_id is not None:
@@ -245,7 +255,6 @@ class CommerceRealtime:
             user = await self.commerce.users.get(client.user_id)
             if user is not None and user.community_id != client.community_id:
                 await self.app[REALTIME].update_client(client.sid, community_id=user.community_id)
-        state = await self.shop_state(payload.room)
         return {"ok": True, "shop": state.model_dump(mode="json")}
 
     async def on_claim(self, client: Client, payload: ev.ClaimPayload) -> dict[str, Any]:
