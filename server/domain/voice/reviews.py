@@ -34,8 +34,8 @@ REASON_MAX = 200
 MAX_PHOTOS = 4
 WALL_MAX = 50
 QUEUE_MAX = 200
-# Decoding a 40 MP photo takes a few hundred MB for a moment: two at a time per node, whatever
-# the number of uploads, keeps a small server's memory bounded and its cores free for video.
+# Decoding a 40 MP photo takes a few hundred MB for a moment: a bounded number at a time per
+# node, whatever the number of uploads, keeps a small server's memory and cores for video.
 IMAGE_JOBS = 2
 
 Blocking = Callable[..., Awaitable[Any]]
@@ -194,6 +194,7 @@ class ReviewService:
         events: ReviewEvents | None = None,
         clock: Callable[[], datetime] = _utcnow,
         run_blocking: Blocking | None = None,
+        image_jobs: int = IMAGE_JOBS,
     ) -> None:
         self.reviews = reviews
         self.orders = orders
@@ -201,7 +202,7 @@ class ReviewService:
         self.run_blocking: Blocking = run_blocking or asyncio.to_thread
         self.events = events
         self.clock = clock
-        self._image_jobs = asyncio.Semaphore(IMAGE_JOBS)
+        self._image_jobs = asyncio.Semaphore(max(1, image_jobs))
 
     async def submit(self, author: Author, submission: Submission) -> Review:
         """Check, process the photos (off the event loop), store them, then the review."""
