@@ -57,7 +57,7 @@ class ProductCard(Layer[ProductCardState]):
         box = card_box(frame_size)
         pad = round(16 * u)
         gap = round(14 * u)
-        side = round(min(112 * u, box.width * 0.36))
+        side = round(min(112 * u, box.width * 0.28))
         badge_face = face(round(18 * u), bold=True)
         name_face = face(round(26 * u), bold=True)
         en_face = face(round(18 * u))
@@ -70,9 +70,15 @@ class ProductCard(Layer[ProductCardState]):
         names = name_face.wrap(state.name, text_w, 2)
         en = en_face.wrap(state.name_en, text_w, 1) if state.name_en.strip() else []
         price = yuan(state.price_fen)
+        # A long price shrinks rather than running off the card.
+        while price_face.measure(price) > text_w and price_face.size > round(18 * u):
+            price_face = face(price_face.size - 2, bold=True)
+        price = price_face.ellipsize(price, text_w)
         per = f"/{state.unit}" if state.unit else ""
         per = small_face.ellipsize(per, max(0, text_w - price_face.measure(price) - round(6 * u)))
         stock = "已售罄 Sold out" if state.stock <= 0 else f"仅剩 {state.stock} 件 · {state.stock} left"
+        if small_face.measure(stock) > text_w:
+            stock = "已售罄" if state.stock <= 0 else f"仅剩 {state.stock} 件"  # narrow card: Chinese only
         stock = small_face.ellipsize(stock, text_w)
 
         name_pitch = round(name_face.size * 1.3)

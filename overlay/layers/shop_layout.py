@@ -39,8 +39,9 @@ def countdown_box(frame_size: tuple[int, int]) -> Box:
     if is_portrait(frame_size):
         col = (width - 2 * m - round(24 * u)) // 2
         return Box(width - m - col, _top(frame_size), col, round(96 * u))
-    w = round(0.36 * width)
-    return Box((width - w) // 2, m, w, round(64 * u))
+    # Centred, and narrow enough to end left of the bars' column (0.3 of the width at the right).
+    w = round(0.32 * width)
+    return Box((width - w) // 2, m, w, round(96 * u))
 
 
 def card_box(frame_size: tuple[int, int]) -> Box:

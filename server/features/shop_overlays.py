@@ -18,6 +18,7 @@ from aiohttp import web
 from overlay.layers.flash_countdown import FlashCountdown, FlashCountdownState
 from overlay.layers.group_buy_bars import GroupBuyBar, GroupBuyBars, GroupBuyBarsState
 from overlay.layers.product_card import ProductCard, ProductCardState
+from overlay.layers.shop_layout import yuan
 from streams.manager import MediaServer
 from streams.room import LiveRoom
 
@@ -44,6 +45,15 @@ def countdown_state(claim: FlashClaimPublic | None, product: str, now: datetime)
     else:
         phase, seconds = "live", int((claim.ends_at - now).total_seconds() + 0.999)
     return FlashCountdownState(product, claim.price_fen, claim.remaining, claim.quantity, phase, seconds)
+
+
+def bar_line(unlocked: bool, missing: int, discount_fen: int, next_discount_fen: int | None) -> str:
+    """The short line under a community's bar (the count is beside the name already)."""
+    if not unlocked:
+        return f"再差{missing}位成团 · {missing} more to unlock"
+    if next_discount_fen is not None:
+        return f"已减{yuan(discount_fen)} 再差{missing}位减{yuan(next_discount_fen)}"
+    return f"已成团 每件减{yuan(discount_fen)}"
 
 
 class ShopOverlays:
@@ -88,9 +98,10 @@ class ShopOverlays:
             await self._redis.aclose()
 
     def install(self, room: LiveRoom) -> None:
-        room.compositor.add(GroupBuyBars(BARS, GroupBuyBarsState(), z=12, fade_s=0.3))
-        room.compositor.add(ProductCard(CARD, ProductCardState(), z=13, fade_s=0.3))
-        room.compositor.add(FlashCountdown(COUNTDOWN, FlashCountdownState(), z=14, fade_s=0.3))
+        # Hidden until the room's shop has something to show; they fade in and out from then on.
+        room.compositor.add(GroupBuyBars(BARS, GroupBuyBarsState(), z=12, visible=False, fade_s=0.3))
+        room.compositor.add(ProductCard(CARD, ProductCardState(), z=13, visible=False, fade_s=0.3))
+        room.compositor.add(FlashCountdown(COUNTDOWN, FlashCountdownState(), z=14, visible=False, fade_s=0.3))
         self._mark(room.spec.room_id)
 
     # -- marking and reading ----------------------------------------------------------------------
@@ -165,7 +176,7 @@ class ShopOverlays:
             rows = []
             for g in pools[:TOP_COMMUNITIES]:
                 target = g.buyers + g.missing if g.missing else max((t.buyers for t in g.tiers), default=g.buyers)
-                line = g.text_zh.removeprefix(g.community_name).strip()
+                line = bar_line(g.unlocked, g.missing, g.discount_fen, g.next_discount_fen)
                 rows.append(GroupBuyBar(g.community_name, g.buyers, target, line, g.unlocked))
             if rows:
                 product = products.get(pools[0].product_id)
