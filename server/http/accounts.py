@@ -66,6 +66,7 @@ class UserPublic(BaseModel):
     nickname: str
     role: str
     community: str
+    community_id: int | None  # the community (小区) they buy with
     identifier: str  # only ever sent to the user themselves
 
 
@@ -73,7 +74,7 @@ def user_public(user: User) -> dict[str, object]:
     assert user.id is not None
     return UserPublic(
         id=user.id, nickname=user.nickname, role=user.role.value,
-        community=user.community, identifier=user.identifier,
+        community=user.community, community_id=user.community_id, identifier=user.identifier,
     ).model_dump()
 
 

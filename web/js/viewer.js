@@ -235,6 +235,7 @@ async function main() {
   import('./chat.js').then(({ mountChat }) => mountChat($('chat-panel'), roomId, { tab: $('tab-chat') }), () => {});
   import('./qa.js').then(({ mountQa }) => mountQa($('qa-panel'), roomId, { tab: $('tab-qa') }), () => {});
   import('./wall.js').then(({ mountWall }) => mountWall($('wall-panel'), roomId, { tab: $('tab-wall') }), () => {});
+  import('./shop.js').then(({ mountShop }) => mountShop($('shop-panel'), roomId, { tab: $('tab-shop') }), () => {});
 }
 
 // Come back fast after the phone was locked or the network returned.

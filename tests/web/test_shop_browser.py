@@ -1,0 +1,94 @@
+"""The shop panel in real Chromium: my community's group-buy progress updates live when a
+neighbour orders, and buying takes two taps (购买, then 提交订单) without leaving the video."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.app import create_app
+from tests.commerce import HOSTILE, Shop, csrf, key, make_buyers, make_shop, pickup
+from tests.conftest import make_settings
+
+from .test_qa_browser import ARGS, CHROMIUM, PHONE
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+async def shop(sqlite_url: str, aiohttp_client: Callable[..., Any]) -> Shop:
+    client = await aiohttp_client(create_app(make_settings(sqlite_url)))
+    shop = await make_shop(client)
+    await shop.call("POST", f"/api/sessions/{shop.session['id']}/group-buys", {
+        "product_id": shop.product["id"], "community_ids": [shop.community["id"]],
+        "tiers": [{"buyers": 3, "discount_fen": 100}], "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+        status=201)
+    return shop
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    playwright = pytest.importorskip("playwright.async_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed")
+    async with playwright.async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        await b.close()
+
+
+async def test_community_progress_updates_live_and_buying_takes_two_taps(shop: Shop, browser: Any) -> None:
+    me, neighbour = await make_buyers(shop.client, 2, shop.community["id"])
+    base = str(shop.client.make_url("/"))
+    ctx = await browser.new_context(viewport=PHONE, locale="zh-CN")
+    await ctx.add_cookies([{"name": "fc_session", "value": me.cookie, "url": base}])
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(str(shop.client.make_url(f"/r/{shop.room}")))
+    await page.click("#tab-shop")
+    progress = page.locator("#shop-progress .shop-gb-text")
+    await progress.wait_for(timeout=15000)
+    assert await progress.text_content() == "阳光花园 已有0位邻居下单 再差3位成团"
+    assert await page.locator("#shop-community-select").input_value() == str(shop.community["id"])
+
+    # A neighbour orders from their own phone: the page follows without a reload.
+    resp = await shop.client.post("/api/orders", headers=await csrf(shop.client, neighbour), json={
+        "room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop), "idempotency_key": key()})
+    assert resp.status == 201
+    await page.wait_for_function(
+        "document.querySelector('#shop-progress .shop-gb-text').textContent === '阳光花园 已有1位邻居下单 再差2位成团'",
+        timeout=3000)
+
+    # Two taps: 购买 opens the sheet with everything filled but the contact (typed once, then
+    # remembered); 提交订单 places the order. The server's price lines are shown as text.
+    await page.click("#shop-products .shop-buy")
+    await page.wait_for_selector("#shop-sheet #shop-lines li")
+    await page.fill("#shop-name", HOSTILE[0])
+    await page.fill("#shop-phone", "13912345678")
+    await page.click("#shop-submit")
+    await page.wait_for_function("document.querySelector('#shop-orders .shop-order') !== null", timeout=5000)
+    head = await page.text_content("#shop-orders .shop-order-head")
+    assert head is not None and "高山有机番茄 × 1" in head and "待付款" in head
+    await page.wait_for_function(
+        "document.querySelector('#shop-progress .shop-gb-text').textContent === '阳光花园 已有2位邻居下单 再差1位成团'",
+        timeout=3000)
+    assert await page.locator("img[src='x']").count() == 0  # hostile text stayed text
+    orders = await (await shop.client.get("/api/orders/mine", headers=me.headers)).json()
+    assert orders[0]["contact_name"] == HOSTILE[0][:24]
+
+    # The second order on the same phone: two taps, the contact is remembered.
+    await page.click("#shop-products .shop-buy")
+    await page.wait_for_selector("#shop-sheet #shop-lines li")
+    assert await page.input_value("#shop-phone") == "13912345678"
+    await page.click("#shop-submit")
+    await page.wait_for_function("document.querySelectorAll('#shop-orders .shop-order').length === 2", timeout=5000)
+    if shot := os.environ.get("FIELDCAST_SAVE_OVERLAYS"):
+        await page.screenshot(path=str(Path(shot) / "shop-panel.png"))
+    assert not errors, errors
+    await ctx.close()
