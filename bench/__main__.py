@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce"]
+MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console"]
 
 
 def main() -> None:
