@@ -87,8 +87,9 @@ def _order(row: OrderRow, events: Sequence[OrderEventRow]) -> Order:
     return Order(row.id, _draft(row), OrderState(row.state), _aware(row.created_at), row.refunded_fen, timeline)
 
 
-def order_row(draft: OrderDraft, *, now: datetime, stock_applied: bool) -> OrderRow:
-    return OrderRow(
+def order_values(draft: OrderDraft, *, now: datetime, stock_applied: bool) -> dict[str, Any]:
+    """The orders row as plain values (no model instance: this runs for every order placed)."""
+    return dict(
         user_id=draft.user_id, idempotency_key=draft.idempotency_key, request_hash=draft.request_hash,
         session_id=draft.session_id, room_id=draft.room_id, product_id=draft.product_id,
         product_name_zh=draft.product_name_zh, product_name_en=draft.product_name_en, quantity=draft.quantity,
@@ -356,6 +357,12 @@ class _Raced(Exception):
     """Someone else moved the order between our read and our write: read again."""
 
 
+# Core statements built once: their compiled form is cached, only the parameters change.
+_ORDER_TABLE = OrderRow.__table__  # type: ignore[attr-defined]
+_INSERT_ORDER = insert(_ORDER_TABLE).returning(_ORDER_TABLE.c.id)
+_INSERT_EVENT = insert(OrderEventRow.__table__)  # type: ignore[attr-defined]
+
+
 async def insert_order(db: Database, s: AsyncSession, draft: OrderDraft, *, now: datetime, stock_applied: bool) -> Order:
     """The order's rows (order, first timeline entry, coupon use, group-buy membership), inside `s`.
 
@@ -370,10 +377,9 @@ async def insert_order(db: Database, s: AsyncSession, draft: OrderDraft, *, now:
     if draft.group_buy_id is not None:
         await s.execute(upsert(db, GroupBuyMemberRow).values(group_buy_id=draft.group_buy_id, user_id=draft.user_id)
                         .on_conflict_do_nothing(index_elements=["group_buy_id", "user_id"]))
-    row = order_row(draft, now=now, stock_applied=stock_applied)
-    values = {c.name: getattr(row, c.name) for c in OrderRow.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
-    order_id = (await s.execute(insert(OrderRow).values(**values).returning(OrderRow.id))).scalar_one()  # type: ignore[arg-type]
-    await s.execute(insert(OrderEventRow).values(order_id=order_id, state=row.state, at=now.astimezone(UTC), note=""))
+    values = order_values(draft, now=now, stock_applied=stock_applied)
+    order_id = (await s.execute(_INSERT_ORDER, values)).scalar_one()
+    await s.execute(_INSERT_EVENT, {"order_id": order_id, "state": values["state"], "at": values["created_at"], "note": ""})
     if draft.coupon_code is not None:
         await s.execute(update(CouponUseRow).where(CouponUseRow.code == draft.coupon_code, CouponUseRow.user_id == draft.user_id)
                         .values(order_id=order_id))
