@@ -321,5 +321,9 @@ onLangChange(() => {
     refreshTimes();
   }
 });
-setInterval(() => refreshTimes(), 30000);
+setInterval(() => {
+  refreshTimes();
+  // A word-list change by another moderator has no broadcast: an open log catches up on its own.
+  if (state.value === 'ready' && !document.hidden && sections.log && !sections.log.hidden) panels.log.refresh();
+}, 30000);
 main();
