@@ -70,6 +70,7 @@ def png(colour: tuple[int, int, int] = (30, 160, 60), size: tuple[int, int] = (8
 def gps_jpeg() -> bytes:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.BodySerialNumber] = "SN-123456789"
     exif[ExifTags.IFD.GPSInfo] = {
         ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (31.0, 14.0, 2.5),
         ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (121.0, 28.0, 1.0),

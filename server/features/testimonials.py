@@ -62,8 +62,6 @@ async def _item(service: ReviewService, review: Review) -> TickerItem:
 class TestimonialTickers:
     """The ticker of every live room on this node, kept in step with the approved reviews."""
 
-    __test__ = False
-
     def __init__(self, media: MediaServer, service: ReviewService, redis_url: str | None) -> None:
         self.media = media
         self.service = service

@@ -5,14 +5,12 @@ moderation rules and the wall. Orders come through the commerce port, here a han
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from server.domain.accounts.roles import Role
 from server.domain.accounts.users import User
@@ -38,6 +36,7 @@ from server.persistence.accounts import SqlUserRepository
 from server.persistence.db import Database
 from server.persistence.review_files import DiskPhotoFiles
 from server.persistence.voice_reviews import SqlReviewRepository
+from tests.reviews import jpeg
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -114,12 +113,6 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     service = ReviewService(SqlReviewRepository(db), orders, DiskPhotoFiles(media), events=events)
     yield World(service, orders, events, media, users)
     await db.close()
-
-
-def jpeg(colour: tuple[int, int, int] = (200, 60, 30), size: tuple[int, int] = (1600, 1200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
 
 
 async def test_the_buyer_of_a_received_order_reviews_it_with_photos_stored_on_disk(world: World) -> None:

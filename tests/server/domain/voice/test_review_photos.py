@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import ExifTags, Image
@@ -18,17 +16,7 @@ from server.domain.voice.review_photos import (
     PhotoTooLarge,
     process_photo,
 )
-
-GPS = {
-    ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (31.0, 14.0, 2.5),
-    ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (121.0, 28.0, 1.0),
-}
-
-
-def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
+from tests.reviews import encoded, gps_jpeg, png_bomb
 
 
 def photo(size: tuple[int, int] = (1600, 1200), colour: tuple[int, int, int] = (200, 60, 30)) -> Image.Image:
@@ -41,24 +29,6 @@ def rgb_at(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     pixel = image.convert("RGB").getpixel(xy)
     assert isinstance(pixel, tuple)
     return pixel
-
-
-def gps_jpeg() -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "PhoneMaker"
-    exif[ExifTags.Base.BodySerialNumber] = "SN-123456789"
-    exif[ExifTags.IFD.GPSInfo] = GPS
-    return encoded(photo(), "JPEG", exif=exif, quality=90)
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG that claims to be width x height: what a decompression bomb looks like on arrival."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    body = zlib.compress(b"\x00" * 4096, 9)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def test_gps_and_camera_exif_are_gone_from_every_rendition() -> None:
@@ -119,10 +89,10 @@ def test_oversize_bytes_dimensions_and_decompression_bombs_are_refused_before_de
         process_photo(b"\xff\xd8" + b"\x00" * MAX_BYTES)
     for width, height in [(8001, 100), (100, 8001), (7000, 7000)]:
         with pytest.raises(PhotoTooLarge) as refused:
-            process_photo(png_header_only(width, height))
+            process_photo(png_bomb(width, height))
         assert refused.value.code == "photo_too_large"
     # 50,000 x 50,000 (7.5 GB of pixels) in a few hundred bytes: refused from the header alone.
-    bomb = png_header_only(50_000, 50_000)
+    bomb = png_bomb(50_000, 50_000)
     assert len(bomb) < 1000
     with pytest.raises(PhotoTooLarge):
         process_photo(bomb)
