@@ -18,7 +18,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 

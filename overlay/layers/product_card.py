@@ -40,7 +40,7 @@ def _photo(data: bytes | None, side: int, initial: str) -> Image.Image:
             picture = ImageOps.fit(picture.convert("RGB"), (side, side), Image.Resampling.LANCZOS).convert("RGBA")
             picture.putalpha(rounded_rect_mask((side, side), radius))
             return picture
-        except Exception:
+        except (OSError, ValueError, Image.DecompressionBombError):
             logger.warning("product photo could not be decoded; drawing a tile instead")
     tile = rounded_rect((side, side), radius, TILE)
     f = face(round(side * 0.5), bold=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from overlay.theme import is_portrait, safe_margin, unit
 
+
 # Prices are fen; the overlay says yuan the way a Chinese shop does: ¥12.8, ¥1.
 def yuan(fen: int) -> str:
     whole, cents = divmod(abs(int(fen)), 100)
@@ -34,7 +35,7 @@ def _top(frame_size: tuple[int, int]) -> int:
 
 
 def countdown_box(frame_size: tuple[int, int]) -> Box:
-    width, height = frame_size
+    width, _ = frame_size
     u, m = unit(frame_size), safe_margin(frame_size)
     if is_portrait(frame_size):
         col = (width - 2 * m - round(24 * u)) // 2
@@ -56,7 +57,7 @@ def card_box(frame_size: tuple[int, int]) -> Box:
 
 
 def bars_box(frame_size: tuple[int, int]) -> Box:
-    width, height = frame_size
+    width, _ = frame_size
     u, m = unit(frame_size), safe_margin(frame_size)
     if is_portrait(frame_size):
         col = (width - 2 * m - round(24 * u)) // 2

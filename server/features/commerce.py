@@ -31,7 +31,9 @@ from ..http import coupons as coupons_http
 from ..http import flash_claims as claims_http
 from ..http import group_buys as group_buys_http
 from ..http import live_sessions as sessions_http
-from ..http import openapi, orders as orders_http, products as products_http, webhooks
+from ..http import openapi, webhooks
+from ..http import orders as orders_http
+from ..http import products as products_http
 from ..http.commerce_keys import COMMERCE
 from ..http.keys import DATABASE, MEDIA, REALTIME, SETTINGS
 from ..integrations.payments.pay_at_pickup import PayAtPickup
@@ -45,7 +47,12 @@ from ..persistence.commerce_catalog import (
     SqlGroupBuys,
     SqlLiveSessions,
 )
-from ..persistence.commerce_orders import SqlOrderLookup, SqlOrderPlacement, SqlOrders, SqlTestProviderLedger
+from ..persistence.commerce_orders import (
+    SqlOrderLookup,
+    SqlOrderPlacement,
+    SqlOrders,
+    SqlTestProviderLedger,
+)
 from ..persistence.commerce_redis import RedisOrderPlacement, redis_client
 from ..persistence.db import Database
 from ..realtime.commerce import CommerceRealtime

@@ -9,9 +9,9 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from ..domain.commerce.catalog import Product
 from ..domain.commerce.communities import Community, CommunityPrice, PickupPoint
 from ..domain.commerce.coupons import Coupon
-from ..domain.commerce.catalog import Product
 from ..domain.commerce.errors import UnknownProduct
 from ..domain.commerce.flash_claims import FlashClaim
 from ..domain.commerce.group_buy import FailureRule, GroupBuy, PoolState, Tier
@@ -77,7 +77,7 @@ class SqlCatalog:
 
     async def list(self, ids: list[int] | None = None) -> list[Product]:
         async with self.db.session() as s:
-            query = select(ProductRow).where(ProductRow.active == True).order_by(ProductRow.id)  # noqa: E712
+            query = select(ProductRow).where(ProductRow.active == True).order_by(ProductRow.id)
             if ids is not None:
                 query = query.where(ProductRow.id.in_(ids))  # type: ignore[union-attr]
             return [_product(r) for r in (await s.execute(query)).scalars()]

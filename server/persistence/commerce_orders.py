@@ -89,18 +89,18 @@ def _order(row: OrderRow, events: Sequence[OrderEventRow]) -> Order:
 
 def order_values(draft: OrderDraft, *, now: datetime, stock_applied: bool) -> dict[str, Any]:
     """The orders row as plain values (no model instance: this runs for every order placed)."""
-    return dict(
-        user_id=draft.user_id, idempotency_key=draft.idempotency_key, request_hash=draft.request_hash,
-        session_id=draft.session_id, room_id=draft.room_id, product_id=draft.product_id,
-        product_name_zh=draft.product_name_zh, product_name_en=draft.product_name_en, quantity=draft.quantity,
-        unit_base_fen=draft.unit_base_fen, unit_price_fen=draft.unit_price_fen, total_fen=draft.total_fen,
-        lines=[asdict(line) for line in draft.lines], fulfilment=draft.fulfilment.value,
-        community_id=draft.community_id, pickup_point_id=draft.pickup_point_id,
-        delivery_address=draft.delivery_address, contact_name=draft.contact_name,
-        contact_phone=draft.contact_phone, payment_method=draft.payment_method.value,
-        group_buy_id=draft.group_buy_id, claim_id=draft.claim_id, coupon_code=draft.coupon_code,
-        state=OrderState.PENDING_PAYMENT.value, stock_applied=stock_applied, created_at=now.astimezone(UTC),
-    )
+    return {
+        "user_id": draft.user_id, "idempotency_key": draft.idempotency_key, "request_hash": draft.request_hash,
+        "session_id": draft.session_id, "room_id": draft.room_id, "product_id": draft.product_id,
+        "product_name_zh": draft.product_name_zh, "product_name_en": draft.product_name_en, "quantity": draft.quantity,
+        "unit_base_fen": draft.unit_base_fen, "unit_price_fen": draft.unit_price_fen, "total_fen": draft.total_fen,
+        "lines": [asdict(line) for line in draft.lines], "fulfilment": draft.fulfilment.value,
+        "community_id": draft.community_id, "pickup_point_id": draft.pickup_point_id,
+        "delivery_address": draft.delivery_address, "contact_name": draft.contact_name,
+        "contact_phone": draft.contact_phone, "payment_method": draft.payment_method.value,
+        "group_buy_id": draft.group_buy_id, "claim_id": draft.claim_id, "coupon_code": draft.coupon_code,
+        "state": OrderState.PENDING_PAYMENT.value, "stock_applied": stock_applied, "created_at": now.astimezone(UTC),
+    }
 
 
 def replay(order: Order, draft: OrderDraft) -> Order:
@@ -243,7 +243,7 @@ class SqlOrders:
     async def pending_refunds(self, group_buy_id: int) -> list[PlannedRefund]:
         async with self.db.session() as s:
             rows = (await s.execute(select(RefundRow).where(
-                RefundRow.group_buy_id == group_buy_id, RefundRow.done == False  # noqa: E712
+                RefundRow.group_buy_id == group_buy_id, RefundRow.done == False
             ).order_by(RefundRow.order_id))).scalars()
             return [PlannedRefund(r.id, r.order_id, r.amount_fen, r.full) for r in rows]
 
@@ -257,7 +257,7 @@ class SqlOrders:
     async def complete_refund(self, refund: PlannedRefund, now: datetime) -> tuple[Order | None, bool]:
         """Mark it made and apply it to the order, once: a second call finds it done and does nothing."""
         async with self.db.session() as s, s.begin():
-            done = await s.execute(update(RefundRow).where(RefundRow.id == refund.refund_id, RefundRow.done == False)  # noqa: E712
+            done = await s.execute(update(RefundRow).where(RefundRow.id == refund.refund_id, RefundRow.done == False)
                                    .values(done=True, done_at=now.astimezone(UTC)))
             if not done.rowcount:  # type: ignore[attr-defined]
                 return None, False
@@ -311,7 +311,7 @@ class SqlOrders:
     async def apply_stock(self, batch: int = 500) -> int:
         """Subtract Redis-taken units from products.stock / flash_claims.remaining, once each."""
         async with self.db.session() as s, s.begin():
-            query = select(OrderRow).where(OrderRow.stock_applied == False).order_by(OrderRow.id).limit(batch)  # noqa: E712
+            query = select(OrderRow).where(OrderRow.stock_applied == False).order_by(OrderRow.id).limit(batch)
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = list((await s.execute(query)).scalars())
@@ -340,7 +340,7 @@ class SqlOrders:
     async def unapplied(self) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, int], int]]:
         """Units taken in Redis not yet applied here: per product, per claim, per (claim, buyer)."""
         async with self.db.session() as s:
-            rows = list((await s.execute(select(OrderRow).where(OrderRow.stock_applied == False))).scalars())  # noqa: E712
+            rows = list((await s.execute(select(OrderRow).where(OrderRow.stock_applied == False))).scalars())
         products: dict[int, int] = {}
         claims: dict[int, int] = {}
         takes: dict[tuple[int, int], int] = {}

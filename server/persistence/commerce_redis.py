@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from ..domain.commerce.errors import ClaimLimitReached, CouponUsed, IdempotencyKeyReused, SoldOut
-from ..domain.errors import Conflict
 from ..domain.commerce.orders import Fulfilment, Order, OrderDraft, PaymentMethod
 from ..domain.commerce.pricing import PriceLine
+from ..domain.errors import Conflict
 from . import redis_scripts
 from .commerce_orders import SqlOrders, insert_order, replay
 from .commerce_tables import ClaimTakeRow, FlashClaimRow, ProductRow

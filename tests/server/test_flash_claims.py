@@ -19,7 +19,17 @@ from aiohttp.test_utils import TestClient
 
 from bench.sio_lite import LiteClient, connect_crowd
 from server.app import create_app
-from tests.commerce import Buyer, Shop, clear_redis, commerce, csrf, key, make_buyers, make_shop, pickup
+from tests.commerce import (
+    Buyer,
+    Shop,
+    clear_redis,
+    commerce,
+    csrf,
+    key,
+    make_buyers,
+    make_shop,
+    pickup,
+)
 from tests.conftest import PG_ADMIN_DSN, _pg_admin, make_settings
 
 REDIS_URL = os.environ.get("FIELDCAST_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -170,3 +180,22 @@ async def test_a_crash_between_redis_and_sql_is_reconciled_on_restart(aiohttp_cl
     finally:
         await clear_redis(REDIS_URL, db_url)
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.timeout(60)
+async def test_socket_events_check_who_calls_them(shop: Shop) -> None:
+    claim = await open_claim(shop, 5)
+    async with aiohttp.ClientSession() as http:
+        anonymous = LiteClient(http, str(shop.client.make_url("/")))
+        await anonymous.connect()
+        payload = {"claim_id": claim["id"], "delivery": pickup(shop), "idempotency_key": key()}
+        assert (await anonymous.call("claim", payload))["error"] == "unauthorized"
+        order = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop), "idempotency_key": key()}
+        assert (await anonymous.call("order.create", order))["error"] == "unauthorized"
+        for event, body in (("product.pin", {"room": shop.room, "product_id": shop.product["id"]}), ("product.unpin", {"room": shop.room})):
+            assert (await anonymous.call(event, body))["error"] == "forbidden"
+        bad = await anonymous.call("claim", {**payload, "quantity": "<img src=x onerror=alert(1)>"})
+        assert bad["error"] == "invalid_input"
+        assert (await anonymous.call("shop.join", {"room": "no-such-room"}))["error"] == "not_found"
+        await anonymous.close()
+    assert await commerce(shop.client).orders.count() == 0

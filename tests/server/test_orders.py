@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.domain.accounts.roles import Role
@@ -163,3 +162,38 @@ async def test_openapi_documents_the_routes_from_the_handlers_models(shop: Shop)
     assert schema.get("additionalProperties") is False
     assert "/api/webhooks/payments/{provider}" in doc["paths"]
     assert "/api/orders.csv" in doc["paths"] and "/api/flash-claims/{claim_id}/claim" in doc["paths"]
+
+
+async def test_community_price_and_a_live_coupon_are_explained_line_by_line_and_the_coupon_works_once(shop: Shop) -> None:
+    await shop.call("PUT", f"/api/communities/{shop.community['id']}/prices/{shop.product['id']}", {"price_fen": 1180}, status=200)
+    await shop.call("POST", "/api/coupons", {
+        "code": "live10", "session_id": shop.session["id"], "discount_fen": 300, "min_spend_fen": 2000,
+        "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00"}, status=201)
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    headers = await csrf(shop.client, buyer)
+    base = {"room_id": shop.room, "product_id": shop.product["id"], "delivery": pickup(shop)}
+    small = await shop.client.post("/api/orders", json={**base, "quantity": 1, "coupon_code": "LIVE10", "idempotency_key": key()}, headers=headers)
+    assert small.status == 400 and (await small.json())["error"] == "coupon_not_applicable"  # below the minimum spend
+    quote = await (await shop.client.post("/api/orders/quote", json={**{k: base[k] for k in ("room_id", "product_id")}, "quantity": 2, "coupon_code": "live10"}, headers=headers)).json()
+    assert [(line["kind"], line["amount_fen"]) for line in quote["lines"]] == [("list", 2560), ("community_price", -200), ("coupon", -300)]
+    assert quote["total_fen"] == 2060 and quote["lines"][1]["label_zh"] == "阳光花园专享价 ¥11.8"
+    ok = await shop.client.post("/api/orders", json={**base, "quantity": 2, "coupon_code": "live10", "idempotency_key": key(),
+                                                      "expected_total_fen": 2060}, headers=headers)
+    assert ok.status == 201 and (await ok.json())["order"]["total_fen"] == 2060
+    again = await shop.client.post("/api/orders", json={**base, "quantity": 2, "coupon_code": "LIVE10", "idempotency_key": key()}, headers=headers)
+    assert again.status == 409 and (await again.json())["error"] == "coupon_used"
+    assert await commerce(shop.client).orders.count() == 1
+
+
+async def test_pick_lists_add_up_what_each_pickup_point_needs(shop: Shop) -> None:
+    second = await shop.call("POST", f"/api/communities/{shop.community['id']}/pickup-points", {"name": "东门", "address": "东门岗亭"}, status=201)
+    buyers = await make_buyers(shop.client, 3, shop.community["id"])
+    for buyer, point, quantity in ((buyers[0], shop.point["id"], 2), (buyers[1], shop.point["id"], 3), (buyers[2], second["id"], 1)):
+        resp = await shop.client.post("/api/orders", headers=await csrf(shop.client, buyer), json={
+            "room_id": shop.room, "product_id": shop.product["id"], "quantity": quantity, "idempotency_key": key(),
+            "delivery": {**pickup(shop), "pickup_point_id": point}})
+        assert resp.status == 201
+    lists = await shop.call("GET", f"/api/pick-lists?session_id={shop.session['id']}", status=200)
+    assert [(p["pickup_point_name"], p["lines"][0]["quantity"], p["lines"][0]["orders"]) for p in lists] == [("3号楼驿站", 5, 2), ("东门", 1, 1)]
+    only_east = await shop.call("GET", f"/api/orders?pickup_point_id={second['id']}", status=200)
+    assert len(only_east) == 1 and only_east[0]["quantity"] == 1

@@ -20,7 +20,7 @@ from server.features.shop_overlays import BARS, CARD, COUNTDOWN
 from server.http.keys import MEDIA, ROOMS
 from server.media import open_live_room
 from streams.yuv import new_frame, plane_views
-from tests.commerce import commerce, csrf, key, make_buyers, make_shop, pickup
+from tests.commerce import csrf, key, make_buyers, make_shop, pickup
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.media]

@@ -34,7 +34,15 @@ from .group_buy import GroupBuy, tier_reached
 from .live_sessions import LiveSession
 from .money import yuan
 from .orders import Fulfilment, Order, OrderDraft, PaymentMethod, request_fingerprint
-from .ports import CatalogRepository, ClaimRepository, CommunityRepository, CouponRepository, GroupBuyRepository, LiveSessionRepository, OrderPlacement
+from .ports import (
+    CatalogRepository,
+    ClaimRepository,
+    CommunityRepository,
+    CouponRepository,
+    GroupBuyRepository,
+    LiveSessionRepository,
+    OrderPlacement,
+)
 from .pricing import Quote, quote
 from .text import clean_line
 

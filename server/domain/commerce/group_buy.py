@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 
 from ..errors import InvalidInput
 from .money import yuan
@@ -63,7 +64,7 @@ def check_tiers(tiers: list[Tier], price_fen: int) -> tuple[Tier, ...]:
     if not 1 <= len(tiers) <= 5:
         raise InvalidInput("a group-buy has 1-5 tiers")
     ordered = sorted(tiers)
-    for previous, tier in zip(ordered, ordered[1:]):
+    for previous, tier in pairwise(ordered):
         if tier.buyers == previous.buyers:
             raise InvalidInput("two tiers need the same number of buyers")
         if tier.discount_fen <= previous.discount_fen:

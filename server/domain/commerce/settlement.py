@@ -13,7 +13,13 @@ from datetime import datetime
 from .group_buy import PoolOrder, PoolState, settlement_plan
 from .orders import HOLDS_STOCK, OrderState, PaymentMethod
 from .payments import PaymentProvider
-from .ports import CommerceEvents, GroupBuySettlementRepository, NoEvents, OrderPlacement, OrderStore
+from .ports import (
+    CommerceEvents,
+    GroupBuySettlementRepository,
+    NoEvents,
+    OrderPlacement,
+    OrderStore,
+)
 
 logger = logging.getLogger(__name__)
 
