@@ -228,7 +228,7 @@ class ReviewService:
         ))
         logger.info("review submitted", extra={"review": review.id, "order": order.id, "room": order.room_id})
         if self.events is not None:
-            await self.events.submitted(review)
+            await self._tell(self.events.submitted(review), review)
         return review
 
     async def _process(self, data: bytes, number: int) -> ProcessedPhoto:
@@ -259,8 +259,17 @@ class ReviewService:
             raise ReviewNotFound(f"no review {review_id}")
         logger.info("review %s", status.value, extra={"review": review_id, "room": after.room_id, "user": moderator.user_id})
         if self.events is not None:
-            await self.events.moderated(before, after)
+            await self._tell(self.events.moderated(before, after), after)
         return after
+
+    @staticmethod
+    async def _tell(event: Awaitable[None], review: Review) -> None:
+        # The review is stored: a live update that fails (Redis away) must not turn the caller's
+        # success into an error they would retry. Pages catch up on their next load.
+        try:
+            await event
+        except Exception:
+            logger.exception("could not broadcast a review change", extra={"review": review.id, "room": review.room_id})
 
     async def require(self, review_id: int) -> Review:
         review = await self.reviews.get(review_id)

@@ -245,3 +245,23 @@ async def test_photos_are_public_once_approved_and_before_that_only_for_author_a
     assert not await world.service.photo_visible(sha, Role.KOC, None)
     await world.service.approve(world.mod("mod"), review.id or 0)
     assert await world.service.photo_visible(sha, Role.VIEWER, None)
+
+
+class BrokenEvents:
+    """A live side that is down (Redis away): every broadcast fails."""
+
+    async def submitted(self, review: Review) -> None:
+        raise ConnectionError("redis is away")
+
+    async def moderated(self, before: Review, after: Review) -> None:
+        raise ConnectionError("redis is away")
+
+
+async def test_a_failed_broadcast_does_not_undo_or_refuse_what_was_stored(world: World) -> None:
+    service = ReviewService(world.service.reviews, world.orders, world.service.files, events=BrokenEvents())
+    buyer = world.author("buyer")
+    world.orders.deliver(buyer.user_id, 77)
+    review = await service.submit(buyer, Submission(77, 5, "好"))
+    approved = await service.approve(world.mod("mod"), review.id or 0)
+    assert approved.status is ReviewStatus.APPROVED
+    assert [r.id for r in await service.wall("farm")] == [review.id]
