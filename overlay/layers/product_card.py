@@ -35,9 +35,9 @@ def _photo(data: bytes | None, side: int, initial: str) -> Image.Image:
     radius = max(2, side // 10)
     if data:
         try:
-            picture = Image.open(io.BytesIO(data))
-            picture.draft("RGB", (side * 2, side * 2))  # JPEG: decode at a reduced size
-            picture = ImageOps.fit(picture.convert("RGB"), (side, side), Image.Resampling.LANCZOS).convert("RGBA")
+            source = Image.open(io.BytesIO(data))
+            source.draft("RGB", (side * 2, side * 2))  # JPEG: decode at a reduced size
+            picture = ImageOps.fit(source.convert("RGB"), (side, side), Image.Resampling.LANCZOS).convert("RGBA")
             picture.putalpha(rounded_rect_mask((side, side), radius))
             return picture
         except (OSError, ValueError, Image.DecompressionBombError):

@@ -88,11 +88,11 @@ class Commerce:
     settlement: Settlement
     lookup: SqlOrderLookup
     live: CommerceRealtime
+    # A buyer's community id for HTTP callers that are not the user themselves: cached briefly
+    # (forgotten at once on this node when it changes, within the TTL on the others).
+    user_community: TtlCache[int, int | None]
     clock: Callable[[], datetime] = _utcnow
     redis: Any = None
-    # The buyer's community id, read on every claim: cached briefly (changes are forgotten at once
-    # on this node, and show on the others within the TTL).
-    user_community: TtlCache[int, int | None] = field(default=None)  # type: ignore[assignment]
     # The background loops by name ("settlement", "stock apply"), so they can be watched.
     background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 

@@ -188,7 +188,7 @@ class ShopOverlays:
         now = self.app[COMMERCE].clock()
         claims = sorted((c for c in shop.flash_claims if c.ends_at > now), key=lambda c: c.starts_at)
         live = [c for c in claims if c.starts_at <= now]
-        claim = (live or claims or [None])[0]
+        claim = live[0] if live else claims[0] if claims else None
         if claim is None:
             self._claims.pop(room_id, None)
         else:

@@ -59,11 +59,11 @@ async def start_session(request: web.Request) -> web.Response:
     session = await commerce.sessions.start(room.id, title, commerce.clock())
     assert session.id is not None
     await commerce.sessions.attach(session.id, body.product_ids)
-    session = await commerce.sessions.get(session.id)
-    assert session is not None
+    started = await commerce.sessions.get(session.id)
+    assert started is not None
     commerce.forget_caches()
     await commerce.live.shop_changed(room.id)
-    return web.json_response(session_public(session).model_dump(mode="json"), status=201)
+    return web.json_response(session_public(started).model_dump(mode="json"), status=201)
 
 
 async def _session(request: web.Request) -> tuple[int, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.commerce.catalog import Product
 from ..domain.commerce.communities import Community, CommunityPrice, PickupPoint
@@ -77,9 +77,9 @@ class SqlCatalog:
 
     async def list(self, ids: list[int] | None = None) -> list[Product]:
         async with self.db.session() as s:
-            query = select(ProductRow).where(ProductRow.active == True).order_by(ProductRow.id)
+            query = select(ProductRow).where(col(ProductRow.active) == True).order_by(col(ProductRow.id))
             if ids is not None:
-                query = query.where(ProductRow.id.in_(ids))  # type: ignore[union-attr]
+                query = query.where(col(ProductRow.id).in_(ids))
             return [_product(r) for r in (await s.execute(query)).scalars()]
 
     async def update(self, product_id: int, **fields: object) -> Product:
@@ -99,8 +99,8 @@ class SqlCatalog:
         async with self.db.session() as s:
             result = await s.execute(
                 update(ProductRow)
-                .where(ProductRow.id == product_id, ProductRow.stock + delta >= 0)  # type: ignore[arg-type]
-                .values(stock=ProductRow.stock + delta)
+                .where(col(ProductRow.id) == product_id, col(ProductRow.stock) + delta >= 0)
+                .values(stock=col(ProductRow.stock) + delta)
             )
             await s.commit()
             if not result.rowcount:  # type: ignore[attr-defined]
@@ -122,7 +122,7 @@ class SqlLiveSessions:
             # One broadcast at a time per room: starting a new one ends the previous.
             await s.execute(
                 update(LiveSessionRow)
-                .where(LiveSessionRow.room_id == room_id, LiveSessionRow.ended_at.is_(None))  # type: ignore[union-attr]
+                .where(col(LiveSessionRow.room_id) == room_id, col(LiveSessionRow.ended_at).is_(None))
                 .values(ended_at=now)
             )
             row = LiveSessionRow(room_id=room_id, title=title, started_at=now)
@@ -133,17 +133,17 @@ class SqlLiveSessions:
 
     async def end(self, session_id: int, now: datetime) -> None:
         async with self.db.session() as s:
-            await s.execute(update(LiveSessionRow).where(LiveSessionRow.id == session_id).values(ended_at=now))
+            await s.execute(update(LiveSessionRow).where(col(LiveSessionRow.id) == session_id).values(ended_at=now))
             await s.execute(
-                update(PinRow).where(PinRow.session_id == session_id, PinRow.unpinned_at.is_(None))  # type: ignore[union-attr]
+                update(PinRow).where(col(PinRow.session_id) == session_id, col(PinRow.unpinned_at).is_(None))
                 .values(unpinned_at=now)
             )
             await s.commit()
 
     async def _products(self, s: object, session_id: int) -> list[int]:
         rows = await s.execute(  # type: ignore[attr-defined]
-            select(SessionProductRow.product_id).where(SessionProductRow.session_id == session_id)
-            .order_by(SessionProductRow.position, SessionProductRow.product_id)
+            select(col(SessionProductRow.product_id)).where(col(SessionProductRow.session_id) == session_id)
+            .order_by(col(SessionProductRow.position), col(SessionProductRow.product_id))
         )
         return list(rows.scalars())
 
@@ -155,8 +155,8 @@ class SqlLiveSessions:
     async def current(self, room_id: str) -> LiveSession | None:
         async with self.db.session() as s:
             row = (await s.execute(
-                select(LiveSessionRow).where(LiveSessionRow.room_id == room_id, LiveSessionRow.ended_at.is_(None))  # type: ignore[union-attr]
-                .order_by(LiveSessionRow.id.desc())  # type: ignore[union-attr]
+                select(LiveSessionRow).where(col(LiveSessionRow.room_id) == room_id, col(LiveSessionRow.ended_at).is_(None))
+                .order_by(col(LiveSessionRow.id).desc())
             )).scalars().first()
             if row is None or row.id is None:
                 return None
@@ -183,7 +183,7 @@ class SqlLiveSessions:
     async def pin(self, session_id: int, product_id: int, now: datetime) -> Pin:
         async with self.db.session() as s:
             await s.execute(
-                update(PinRow).where(PinRow.session_id == session_id, PinRow.unpinned_at.is_(None))  # type: ignore[union-attr]
+                update(PinRow).where(col(PinRow.session_id) == session_id, col(PinRow.unpinned_at).is_(None))
                 .values(unpinned_at=now)
             )
             row = PinRow(session_id=session_id, product_id=product_id, pinned_at=now)
@@ -196,7 +196,7 @@ class SqlLiveSessions:
     async def unpin(self, session_id: int, now: datetime) -> bool:
         async with self.db.session() as s:
             result = await s.execute(
-                update(PinRow).where(PinRow.session_id == session_id, PinRow.unpinned_at.is_(None))  # type: ignore[union-attr]
+                update(PinRow).where(col(PinRow.session_id) == session_id, col(PinRow.unpinned_at).is_(None))
                 .values(unpinned_at=now)
             )
             await s.commit()
@@ -204,15 +204,15 @@ class SqlLiveSessions:
 
     async def pins(self, session_id: int) -> list[Pin]:
         async with self.db.session() as s:
-            rows = (await s.execute(select(PinRow).where(PinRow.session_id == session_id).order_by(PinRow.id))).scalars()
-            return [Pin(r.id, r.session_id, r.product_id, _aware(r.pinned_at), _opt(r.unpinned_at)) for r in rows]  # type: ignore[arg-type]
+            rows = (await s.execute(select(PinRow).where(col(PinRow.session_id) == session_id).order_by(col(PinRow.id)))).scalars()
+            return [Pin(r.id, r.session_id, r.product_id, _aware(r.pinned_at), _opt(r.unpinned_at)) for r in rows]
 
     async def rooms_selling(self, product_id: int) -> list[str]:
         """Rooms whose current session has this product on sale."""
         async with self.db.session() as s:
             rows = await s.execute(
-                select(LiveSessionRow.room_id).join(SessionProductRow, SessionProductRow.session_id == LiveSessionRow.id)  # type: ignore[arg-type]
-                .where(SessionProductRow.product_id == product_id, LiveSessionRow.ended_at.is_(None))  # type: ignore[union-attr]
+                select(col(LiveSessionRow.room_id)).join(SessionProductRow, col(SessionProductRow.session_id) == col(LiveSessionRow.id))
+                .where(col(SessionProductRow.product_id) == product_id, col(LiveSessionRow.ended_at).is_(None))
             )
             return sorted(set(rows.scalars()))
 
@@ -257,15 +257,15 @@ class SqlCommunities:
             if row is None:
                 return None
             points = (await s.execute(
-                select(PickupPointRow).where(PickupPointRow.community_id == community_id).order_by(PickupPointRow.id)
+                select(PickupPointRow).where(col(PickupPointRow.community_id) == community_id).order_by(col(PickupPointRow.id))
             )).scalars()
             return Community(row.id, row.name, row.leader_name, row.leader_phone, row.delivery,
                              tuple(_point(p) for p in points))
 
     async def list(self) -> list[Community]:
         async with self.db.session() as s:
-            rows = list((await s.execute(select(CommunityRow).order_by(CommunityRow.id))).scalars())
-            points = list((await s.execute(select(PickupPointRow).order_by(PickupPointRow.id))).scalars())
+            rows = list((await s.execute(select(CommunityRow).order_by(col(CommunityRow.id)))).scalars())
+            points = list((await s.execute(select(PickupPointRow).order_by(col(PickupPointRow.id)))).scalars())
         return [
             Community(r.id, r.name, r.leader_name, r.leader_phone, r.delivery,
                       tuple(_point(p) for p in points if p.community_id == r.id))
@@ -324,14 +324,14 @@ class SqlGroupBuys:
     async def find(self, session_id: int, product_id: int, community_id: int) -> GroupBuy | None:
         async with self.db.session() as s:
             row = (await s.execute(select(GroupBuyRow).where(
-                GroupBuyRow.session_id == session_id, GroupBuyRow.product_id == product_id,
-                GroupBuyRow.community_id == community_id,
+                col(GroupBuyRow.session_id) == session_id, col(GroupBuyRow.product_id) == product_id,
+                col(GroupBuyRow.community_id) == community_id,
             ))).scalars().first()
             return _pool(row) if row else None
 
     async def for_session(self, session_id: int) -> list[GroupBuy]:
         async with self.db.session() as s:
-            rows = (await s.execute(select(GroupBuyRow).where(GroupBuyRow.session_id == session_id).order_by(GroupBuyRow.id))).scalars()
+            rows = (await s.execute(select(GroupBuyRow).where(col(GroupBuyRow.session_id) == session_id).order_by(col(GroupBuyRow.id)))).scalars()
             return [_pool(r) for r in rows]
 
     async def buyers(self, pool_ids: list[int]) -> dict[int, int]:
@@ -339,9 +339,9 @@ class SqlGroupBuys:
             return {}
         async with self.db.session() as s:
             rows = await s.execute(
-                select(GroupBuyMemberRow.group_buy_id, func.count())
-                .where(GroupBuyMemberRow.group_buy_id.in_(pool_ids))  # type: ignore[attr-defined]
-                .group_by(GroupBuyMemberRow.group_buy_id)
+                select(col(GroupBuyMemberRow.group_buy_id), func.count())
+                .where(col(GroupBuyMemberRow.group_buy_id).in_(pool_ids))
+                .group_by(col(GroupBuyMemberRow.group_buy_id))
             )
             counts = {pid: 0 for pid in pool_ids}
             counts.update({int(pid): int(n) for pid, n in rows.all()})
@@ -351,19 +351,19 @@ class SqlGroupBuys:
         """Pools whose deadline passed and that are not settled (new, or a settlement cut short)."""
         async with self.db.session() as s:
             rows = (await s.execute(select(GroupBuyRow).where(
-                GroupBuyRow.state != PoolState.SETTLED.value,
-                GroupBuyRow.deadline <= now,  # type: ignore[operator]
-            ).order_by(GroupBuyRow.id))).scalars()
+                col(GroupBuyRow.state) != PoolState.SETTLED.value,
+                col(GroupBuyRow.deadline) <= now,
+            ).order_by(col(GroupBuyRow.id)))).scalars()
             return [_pool(r) for r in rows]
 
     async def begin_settlement(self, pool_id: int) -> GroupBuy:
         """Freeze the buyer count once (the first settler wins); later calls read the frozen value."""
         async with self.db.session() as s:
             count = (await s.execute(
-                select(func.count()).select_from(GroupBuyMemberRow).where(GroupBuyMemberRow.group_buy_id == pool_id)
+                select(func.count()).select_from(GroupBuyMemberRow).where(col(GroupBuyMemberRow.group_buy_id) == pool_id)
             )).scalar_one()
             await s.execute(
-                update(GroupBuyRow).where(GroupBuyRow.id == pool_id, GroupBuyRow.state == PoolState.OPEN.value)
+                update(GroupBuyRow).where(col(GroupBuyRow.id) == pool_id, col(GroupBuyRow.state) == PoolState.OPEN.value)
                 .values(state=PoolState.SETTLING.value, final_buyers=count)
             )
             await s.commit()
@@ -373,7 +373,7 @@ class SqlGroupBuys:
 
     async def mark_settled(self, pool_id: int) -> None:
         async with self.db.session() as s:
-            await s.execute(update(GroupBuyRow).where(GroupBuyRow.id == pool_id).values(state=PoolState.SETTLED.value))
+            await s.execute(update(GroupBuyRow).where(col(GroupBuyRow.id) == pool_id).values(state=PoolState.SETTLED.value))
             await s.commit()
 
 
@@ -391,8 +391,8 @@ class SqlFlashClaims:
         """The claim's units are set aside from the product's stock in the same transaction."""
         async with self.db.session() as s:
             taken = await s.execute(
-                update(ProductRow).where(ProductRow.id == claim.product_id, ProductRow.stock >= claim.quantity)  # type: ignore[arg-type]
-                .values(stock=ProductRow.stock - claim.quantity)
+                update(ProductRow).where(col(ProductRow.id) == claim.product_id, col(ProductRow.stock) >= claim.quantity)
+                .values(stock=col(ProductRow.stock) - claim.quantity)
             )
             if not taken.rowcount:  # type: ignore[attr-defined]
                 await s.rollback()
@@ -414,7 +414,7 @@ class SqlFlashClaims:
 
     async def for_session(self, session_id: int) -> list[FlashClaim]:
         async with self.db.session() as s:
-            rows = (await s.execute(select(FlashClaimRow).where(FlashClaimRow.session_id == session_id).order_by(FlashClaimRow.id))).scalars()
+            rows = (await s.execute(select(FlashClaimRow).where(col(FlashClaimRow.session_id) == session_id).order_by(col(FlashClaimRow.id)))).scalars()
             return [_claim(r) for r in rows]
 
 

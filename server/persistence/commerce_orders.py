@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import time
@@ -17,7 +18,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.commerce.errors import (
     ClaimLimitReached,
@@ -119,7 +120,7 @@ class SqlOrders:
         events: dict[int, list[OrderEventRow]] = {i: [] for i in ids if i is not None}
         if ids:
             for e in (await s.execute(
-                select(OrderEventRow).where(OrderEventRow.order_id.in_(ids)).order_by(OrderEventRow.id)  # type: ignore[attr-defined]
+                select(OrderEventRow).where(col(OrderEventRow.order_id).in_(ids)).order_by(col(OrderEventRow.id))
             )).scalars():
                 events[e.order_id].append(e)
         return [_order(r, events[r.id]) for r in rows if r.id is not None]
@@ -138,8 +139,8 @@ class SqlOrders:
     async def by_key(self, user_id: int, key: str) -> Order | None:
         # Asked on every refused claim in a rush: a bare id lookup first, the order only if found.
         async with self.db.session() as s:
-            found = (await s.execute(select(OrderRow.id).where(
-                OrderRow.user_id == user_id, OrderRow.idempotency_key == key))).scalar_one_or_none()
+            found = (await s.execute(select(col(OrderRow.id)).where(
+                col(OrderRow.user_id) == user_id, col(OrderRow.idempotency_key) == key))).scalar_one_or_none()
             if found is None:
                 return None
             row = await s.get(OrderRow, found)
@@ -149,15 +150,15 @@ class SqlOrders:
         self, *, user_id: int | None = None, session_id: int | None = None, community_id: int | None = None,
         pickup_point_id: int | None = None, states: Sequence[OrderState] | None = None,
         claim_id: int | None = None, group_buy_id: int | None = None, limit: int = 10_000,
-    ) -> list[Order]:
-        query = select(OrderRow).order_by(OrderRow.id).limit(limit)
-        for column, value in ((OrderRow.user_id, user_id), (OrderRow.session_id, session_id),
-                              (OrderRow.community_id, community_id), (OrderRow.pickup_point_id, pickup_point_id),
-                              (OrderRow.claim_id, claim_id), (OrderRow.group_buy_id, group_buy_id)):
+    ) -> builtins.list[Order]:
+        query = select(OrderRow).order_by(col(OrderRow.id)).limit(limit)
+        for column, value in ((col(OrderRow.user_id), user_id), (col(OrderRow.session_id), session_id),
+                              (col(OrderRow.community_id), community_id), (col(OrderRow.pickup_point_id), pickup_point_id),
+                              (col(OrderRow.claim_id), claim_id), (col(OrderRow.group_buy_id), group_buy_id)):
             if value is not None:
                 query = query.where(column == value)
         if states is not None:
-            query = query.where(OrderRow.state.in_([s.value for s in states]))  # type: ignore[attr-defined]
+            query = query.where(col(OrderRow.state).in_([s.value for s in states]))
         async with self.db.session() as s:
             return await self._load(s, list((await s.execute(query)).scalars()))
 
@@ -171,7 +172,7 @@ class SqlOrders:
     async def _write_state(self, s: AsyncSession, row: OrderRow, new: Order, note: str) -> None:
         old_state = row.state
         result = await s.execute(
-            update(OrderRow).where(OrderRow.id == row.id, OrderRow.state == old_state)
+            update(OrderRow).where(col(OrderRow.id) == row.id, col(OrderRow.state) == old_state)
             .values(state=new.state.value, refunded_fen=new.refunded_fen)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
@@ -182,16 +183,16 @@ class SqlOrders:
         """Units of an order that no longer holds them go back. True: the hot counter must be told."""
         if not row.stock_applied:
             # Taken in Redis but never applied here: applying nothing is giving it back in SQL.
-            await s.execute(update(OrderRow).where(OrderRow.id == row.id).values(stock_applied=True))
+            await s.execute(update(OrderRow).where(col(OrderRow.id) == row.id).values(stock_applied=True))
             return True
         if row.claim_id is not None:
-            await s.execute(update(FlashClaimRow).where(FlashClaimRow.id == row.claim_id)
-                            .values(remaining=FlashClaimRow.remaining + row.quantity))
-            await s.execute(update(ClaimTakeRow).where(ClaimTakeRow.claim_id == row.claim_id, ClaimTakeRow.user_id == row.user_id)
-                            .values(taken=ClaimTakeRow.taken - row.quantity))
+            await s.execute(update(FlashClaimRow).where(col(FlashClaimRow.id) == row.claim_id)
+                            .values(remaining=col(FlashClaimRow.remaining) + row.quantity))
+            await s.execute(update(ClaimTakeRow).where(col(ClaimTakeRow.claim_id) == row.claim_id, col(ClaimTakeRow.user_id) == row.user_id)
+                            .values(taken=col(ClaimTakeRow.taken) - row.quantity))
         else:
-            await s.execute(update(ProductRow).where(ProductRow.id == row.product_id)
-                            .values(stock=ProductRow.stock + row.quantity))
+            await s.execute(update(ProductRow).where(col(ProductRow.id) == row.product_id)
+                            .values(stock=col(ProductRow.stock) + row.quantity))
         return False
 
     async def _leave_pool(self, s: AsyncSession, row: OrderRow) -> None:
@@ -199,8 +200,8 @@ class SqlOrders:
         if row.group_buy_id is None:
             return
         others = (await s.execute(select(func.count()).select_from(OrderRow).where(
-            OrderRow.group_buy_id == row.group_buy_id, OrderRow.user_id == row.user_id, OrderRow.id != row.id,
-            OrderRow.state.in_([st.value for st in HOLDS_STOCK]),  # type: ignore[attr-defined]
+            col(OrderRow.group_buy_id) == row.group_buy_id, col(OrderRow.user_id) == row.user_id, col(OrderRow.id) != row.id,
+            col(OrderRow.state).in_([st.value for st in HOLDS_STOCK]),
         ))).scalar_one()
         if not others:
             member = await s.get(GroupBuyMemberRow, (row.group_buy_id, row.user_id))
@@ -229,7 +230,7 @@ class SqlOrders:
 
     # -- refunds --------------------------------------------------------------------------------
 
-    async def plan_refunds(self, refunds: list[PlannedRefund], group_buy_id: int, now: datetime) -> None:
+    async def plan_refunds(self, refunds: builtins.list[PlannedRefund], group_buy_id: int, now: datetime) -> None:
         if not refunds:
             return
         async with self.db.session() as s:
@@ -240,24 +241,24 @@ class SqlOrders:
             await s.execute(stmt)
             await s.commit()
 
-    async def pending_refunds(self, group_buy_id: int) -> list[PlannedRefund]:
+    async def pending_refunds(self, group_buy_id: int) -> builtins.list[PlannedRefund]:
         async with self.db.session() as s:
             rows = (await s.execute(select(RefundRow).where(
-                RefundRow.group_buy_id == group_buy_id, RefundRow.done == False
-            ).order_by(RefundRow.order_id))).scalars()
+                col(RefundRow.group_buy_id) == group_buy_id, col(RefundRow.done) == False
+            ).order_by(col(RefundRow.order_id)))).scalars()
             return [PlannedRefund(r.id, r.order_id, r.amount_fen, r.full) for r in rows]
 
-    async def refunds(self, group_buy_id: int | None = None) -> list[RefundRow]:
+    async def refunds(self, group_buy_id: int | None = None) -> builtins.list[RefundRow]:
         async with self.db.session() as s:
-            query = select(RefundRow).order_by(RefundRow.id)
+            query = select(RefundRow).order_by(col(RefundRow.id))
             if group_buy_id is not None:
-                query = query.where(RefundRow.group_buy_id == group_buy_id)
+                query = query.where(col(RefundRow.group_buy_id) == group_buy_id)
             return list((await s.execute(query)).scalars())
 
     async def complete_refund(self, refund: PlannedRefund, now: datetime) -> tuple[Order | None, bool]:
         """Mark it made and apply it to the order, once: a second call finds it done and does nothing."""
         async with self.db.session() as s, s.begin():
-            done = await s.execute(update(RefundRow).where(RefundRow.id == refund.refund_id, RefundRow.done == False)
+            done = await s.execute(update(RefundRow).where(col(RefundRow.id) == refund.refund_id, col(RefundRow.done) == False)
                                    .values(done=True, done_at=now.astimezone(UTC)))
             if not done.rowcount:  # type: ignore[attr-defined]
                 return None, False
@@ -280,7 +281,7 @@ class SqlOrders:
                 new = Order(order.id, order.draft, order.state, order.created_at, refunded,
                             (*order.timeline, TimelineEntry(order.state, now, note)))
             new = Order(new.id, new.draft, new.state, new.created_at, refunded, new.timeline)
-            await s.execute(update(OrderRow).where(OrderRow.id == row.id).values(state=new.state.value, refunded_fen=refunded))
+            await s.execute(update(OrderRow).where(col(OrderRow.id) == row.id).values(state=new.state.value, refunded_fen=refunded))
             s.add(OrderEventRow(order_id=new.id, state=new.state.value, at=now, note=note))
             return new, release
 
@@ -311,7 +312,7 @@ class SqlOrders:
     async def apply_stock(self, batch: int = 500) -> int:
         """Subtract Redis-taken units from products.stock / flash_claims.remaining, once each."""
         async with self.db.session() as s, s.begin():
-            query = select(OrderRow).where(OrderRow.stock_applied == False).order_by(OrderRow.id).limit(batch)
+            query = select(OrderRow).where(col(OrderRow.stock_applied) == False).order_by(col(OrderRow.id)).limit(batch)
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = list((await s.execute(query)).scalars())
@@ -327,20 +328,20 @@ class SqlOrders:
                 else:
                     by_product[r.product_id] = by_product.get(r.product_id, 0) + r.quantity
             for pid, n in by_product.items():
-                await s.execute(update(ProductRow).where(ProductRow.id == pid).values(stock=ProductRow.stock - n))
+                await s.execute(update(ProductRow).where(col(ProductRow.id) == pid).values(stock=col(ProductRow.stock) - n))
             for cid, n in by_claim.items():
-                await s.execute(update(FlashClaimRow).where(FlashClaimRow.id == cid).values(remaining=FlashClaimRow.remaining - n))
+                await s.execute(update(FlashClaimRow).where(col(FlashClaimRow.id) == cid).values(remaining=col(FlashClaimRow.remaining) - n))
             for (cid, uid), n in takes.items():
                 stmt = upsert(self.db, ClaimTakeRow).values(claim_id=cid, user_id=uid, taken=n)
                 await s.execute(stmt.on_conflict_do_update(
                     index_elements=["claim_id", "user_id"], set_={"taken": ClaimTakeRow.__table__.c.taken + n}))  # type: ignore[attr-defined]
-            await s.execute(update(OrderRow).where(OrderRow.id.in_([r.id for r in rows])).values(stock_applied=True))  # type: ignore[union-attr]
+            await s.execute(update(OrderRow).where(col(OrderRow.id).in_([r.id for r in rows])).values(stock_applied=True))
             return len(rows)
 
     async def unapplied(self) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, int], int]]:
         """Units taken in Redis not yet applied here: per product, per claim, per (claim, buyer)."""
         async with self.db.session() as s:
-            rows = list((await s.execute(select(OrderRow).where(OrderRow.stock_applied == False))).scalars())
+            rows = list((await s.execute(select(OrderRow).where(col(OrderRow.stock_applied) == False))).scalars())
         products: dict[int, int] = {}
         claims: dict[int, int] = {}
         takes: dict[tuple[int, int], int] = {}
@@ -381,7 +382,7 @@ async def insert_order(db: Database, s: AsyncSession, draft: OrderDraft, *, now:
     order_id = (await s.execute(_INSERT_ORDER, values)).scalar_one()
     await s.execute(_INSERT_EVENT, {"order_id": order_id, "state": values["state"], "at": values["created_at"], "note": ""})
     if draft.coupon_code is not None:
-        await s.execute(update(CouponUseRow).where(CouponUseRow.code == draft.coupon_code, CouponUseRow.user_id == draft.user_id)
+        await s.execute(update(CouponUseRow).where(col(CouponUseRow.code) == draft.coupon_code, col(CouponUseRow.user_id) == draft.user_id)
                         .values(order_id=order_id))
     state = OrderState.PENDING_PAYMENT
     return Order(int(order_id), draft, state, now, 0, (TimelineEntry(state, now),))
@@ -440,7 +441,7 @@ class SqlOrderPlacement:
         if self._sold_out.get(draft.claim_id, 0.0) > time.monotonic():
             raise SoldOut("all gone: every unit of this flash claim has been claimed")
         async with self.db.session() as s:
-            remaining = (await s.execute(select(FlashClaimRow.remaining).where(FlashClaimRow.id == draft.claim_id))).scalar_one_or_none()
+            remaining = (await s.execute(select(col(FlashClaimRow.remaining)).where(col(FlashClaimRow.id) == draft.claim_id))).scalar_one_or_none()
         if remaining is not None and remaining < draft.quantity:
             if remaining == 0:
                 self._sold_out[draft.claim_id] = time.monotonic() + SOLD_OUT_MEMORY_S
@@ -461,15 +462,15 @@ class SqlOrderPlacement:
             if took.first() is None:
                 raise ClaimLimitReached(f"at most {draft.claim_limit} per buyer: you have claimed yours")
             left = await s.execute(
-                update(FlashClaimRow).where(FlashClaimRow.id == draft.claim_id, FlashClaimRow.remaining >= draft.quantity)  # type: ignore[arg-type]
-                .values(remaining=FlashClaimRow.remaining - draft.quantity)
+                update(FlashClaimRow).where(col(FlashClaimRow.id) == draft.claim_id, col(FlashClaimRow.remaining) >= draft.quantity)
+                .values(remaining=col(FlashClaimRow.remaining) - draft.quantity)
             )
             if not left.rowcount:  # type: ignore[attr-defined]
                 raise SoldOut("all gone: every unit of this flash claim has been claimed")
         else:
             left = await s.execute(
-                update(ProductRow).where(ProductRow.id == draft.product_id, ProductRow.stock >= draft.quantity)  # type: ignore[arg-type]
-                .values(stock=ProductRow.stock - draft.quantity)
+                update(ProductRow).where(col(ProductRow.id) == draft.product_id, col(ProductRow.stock) >= draft.quantity)
+                .values(stock=col(ProductRow.stock) - draft.quantity)
             )
             if not left.rowcount:  # type: ignore[attr-defined]
                 raise SoldOut("sold out: not enough stock for that quantity")
@@ -507,4 +508,4 @@ class SqlTestProviderLedger:
 
     async def all(self) -> list[TestProviderRefundRow]:
         async with self.db.session() as s:
-            return list((await s.execute(select(TestProviderRefundRow).order_by(TestProviderRefundRow.refund_id))).scalars())
+            return list((await s.execute(select(TestProviderRefundRow).order_by(col(TestProviderRefundRow.refund_id)))).scalars())

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..domain.commerce.errors import ClaimLimitReached, CouponUsed, IdempotencyKeyReused, SoldOut
 from ..domain.commerce.orders import Fulfilment, Order, OrderDraft, PaymentMethod
@@ -36,6 +36,10 @@ IDEMPOTENCY_TTL_S = 7 * 86400
 # A reservation older than this with no order is completed by the reconciler (its task is gone).
 STALE_RESERVATION_S = 10.0
 SOLD_OUT_MEMORY_S = 0.5
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def draft_to_json(draft: OrderDraft) -> str:
@@ -100,8 +104,7 @@ class RedisOrderPlacement:
                 args=[draft.quantity, draft.user_id, limit, reservation, draft_to_json(draft), draft.request_hash,
                       IDEMPOTENCY_TTL_S],
             )
-            status = status.decode() if isinstance(status, bytes) else status
-            detail = detail.decode() if isinstance(detail, bytes) else detail
+            status, detail = _text(status), _text(detail)
             if status == "ok":
                 # Shielded: a client dropping mid-request must not leave the unit taken and no order.
                 return await asyncio.shield(self._complete(reservation, draft)), True
@@ -137,7 +140,7 @@ class RedisOrderPlacement:
             if pending is not None:
                 # The first request's unit is taken but its order not written (yet, or ever):
                 # writing it here is safe, since the write is idempotent by key.
-                first, _ = draft_from_json(pending.decode())
+                first, _ = draft_from_json(_text(pending))
                 return await asyncio.shield(self._complete(reservation, first))
             await asyncio.sleep(0.05)
         raise Conflict("the first request with this key is still being processed; try again")
@@ -179,15 +182,15 @@ class RedisOrderPlacement:
         counter, taken = self._counter(product_id, claim_id)
         async with self.db.session() as s:
             if claim_id is not None:
-                remaining = (await s.execute(select(FlashClaimRow.remaining).where(FlashClaimRow.id == claim_id))).scalar_one()
+                remaining = (await s.execute(select(col(FlashClaimRow.remaining)).where(col(FlashClaimRow.id) == claim_id))).scalar_one()
                 left = remaining - claims.get(claim_id, 0)
                 per_buyer = {r.user_id: r.taken for r in (await s.execute(
-                    select(ClaimTakeRow).where(ClaimTakeRow.claim_id == claim_id))).scalars()}
+                    select(ClaimTakeRow).where(col(ClaimTakeRow.claim_id) == claim_id))).scalars()}
                 for (cid, uid), n in takes.items():
                     if cid == claim_id:
                         per_buyer[uid] = per_buyer.get(uid, 0) + n
             else:
-                stock = (await s.execute(select(ProductRow.stock).where(ProductRow.id == product_id))).scalar_one()
+                stock = (await s.execute(select(col(ProductRow.stock)).where(col(ProductRow.id) == product_id))).scalar_one()
                 left = stock - products.get(product_id, 0)
                 per_buyer = {}
         pairs: list[Any] = []
@@ -216,11 +219,11 @@ class RedisOrderPlacement:
         done = 0
         now = time.time()
         for reservation, text in (await self.redis.hgetall(self._pending)).items():
-            draft, at = draft_from_json(text.decode())
+            draft, at = draft_from_json(_text(text))
             if now - at < older_than_s:
                 continue
             try:
-                await self._complete(reservation.decode(), draft)
+                await self._complete(_text(reservation), draft)
                 done += 1
             except CouponUsed:
                 logger.warning("reservation dropped: coupon used twice", extra={"order": reservation})

@@ -9,6 +9,7 @@ not a hundred. Order events go to `user:<id>`, so a viewer receives only their o
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -138,7 +139,7 @@ class CommerceRealtime:
     async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
         rooms = [room_id] if room_id else await self.commerce.sessions.rooms_selling(product_id)
         for room in rooms:
-            self.coalesce.add(("units", room, product_id, claim_id), lambda r=room: self._send_units(r, product_id, claim_id))
+            self.coalesce.add(("units", room, product_id, claim_id), functools.partial(self._send_units, room, product_id, claim_id))
 
     async def _send_units(self, room_id: str, product_id: int, claim_id: int | None) -> None:
         remaining = await self.commerce.remaining(product_id, claim_id)

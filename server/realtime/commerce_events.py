@@ -41,7 +41,7 @@ class ClaimPayload(BaseModel):
 
 
 class OrderCreatePayload(OrderCreate):
-    idempotency_key: str = Field(min_length=8, max_length=64)  # type: ignore[assignment]
+    idempotency_key: str = Field(min_length=8, max_length=64)
 
 
 class PinPayload(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -80,13 +81,13 @@ class OrderLookup(Protocol):
 class OrderStore(Protocol):
     async def get(self, order_id: int) -> Order | None: ...
     async def require(self, order_id: int) -> Order: ...
-    async def list(self, *, group_buy_id: int | None = None, states: list[OrderState] | None = None) -> list[Order]: ...
+    async def list(self, *, group_buy_id: int | None = None, states: builtins.list[OrderState] | None = None) -> builtins.list[Order]: ...
     async def transition(self, order_id: int, to: OrderState, now: datetime, note: str = "") -> tuple[Order, bool]:
         """The moved order, and whether a hot counter must get its units back."""
     async def record_payment(self, event: PaymentEvent, provider: str, now: datetime) -> tuple[Order, bool]: ...
-    async def plan_refunds(self, refunds: list[PlannedRefund], group_buy_id: int, now: datetime) -> None:
+    async def plan_refunds(self, refunds: builtins.list[PlannedRefund], group_buy_id: int, now: datetime) -> None:
         """Insert the refunds not planned yet (by id); planned ones stay as they are."""
-    async def pending_refunds(self, group_buy_id: int) -> list[PlannedRefund]: ...
+    async def pending_refunds(self, group_buy_id: int) -> builtins.list[PlannedRefund]: ...
     async def complete_refund(self, refund: PlannedRefund, now: datetime) -> tuple[Order | None, bool]:
         """Apply a made refund to its order once; (None, False) if it was applied before."""
 
