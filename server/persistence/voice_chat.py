@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from ..domain.accounts.roles import Role
@@ -39,13 +41,6 @@ def _message(row: ChatMessageRow) -> ChatMessage:
     )
 
 
-def _message_row(m: ChatMessage) -> ChatMessageRow:
-    return ChatMessageRow(
-        room_id=m.room_id, user_id=m.user_id, nickname=m.nickname, role=m.role.value, community=m.community,
-        text=m.text, device=m.device, ip=m.ip, created_at=m.created_at.astimezone(UTC),
-    )
-
-
 def _sanction(row: ChatSanctionRow) -> Sanction:
     return Sanction(
         id=row.id, kind=SanctionKind(row.kind), room_id=row.room_id, user_id=row.user_id, nickname=row.nickname,
@@ -63,6 +58,13 @@ def _entry(row: ModerationLogRow) -> ModerationEntry:
     )
 
 
+async def _discard(conn: AsyncConnection) -> None:
+    try:
+        await conn.close()
+    except Exception:  # already broken: the pool drops it
+        logger.debug("closing a broken chat writer connection failed", exc_info=True)
+
+
 class SqlChatRepository:
     def __init__(self, db: Database, *, max_batch: int = MAX_BATCH) -> None:
         self.db = db
@@ -70,6 +72,7 @@ class SqlChatRepository:
         self._pending: list[tuple[ChatMessage, asyncio.Future[ChatMessage]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
         self._closing = False
 
     async def add(self, message: ChatMessage) -> ChatMessage:
@@ -90,32 +93,68 @@ class SqlChatRepository:
             await self._writer
 
     async def _write_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: len(batch)]
-                try:
-                    stored = await self._insert([m for m, _ in batch])
-                except Exception as exc:  # the senders are told; nothing was accepted
-                    logger.exception("storing %d chat messages failed", len(batch))
-                    for _, future in batch:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    batch = self._pending[: self.max_batch]
+                    del self._pending[: len(batch)]
+                    try:
+                        stored = await self._store([m for m, _ in batch])
+                    except Exception as exc:  # the senders are told; nothing was accepted
+                        logger.exception("storing %d chat messages failed", len(batch))
+                        for _, future in batch:
+                            if not future.done():
+                                future.set_exception(exc)
+                        continue
+                    for (_, future), message in zip(batch, stored, strict=True):
                         if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), message in zip(batch, stored, strict=True):
-                    if not future.done():
-                        future.set_result(message)
-            if self._closing:
-                return
+                            future.set_result(message)
+                if self._closing:
+                    return
+        finally:
+            if self._conn is not None:
+                await _discard(self._conn)
+                self._conn = None
 
-    async def _insert(self, messages: list[ChatMessage]) -> list[ChatMessage]:
-        rows = [_message_row(m) for m in messages]
-        async with self.db.session() as s:
-            s.add_all(rows)
-            await s.commit()
-        return [_message(r) for r in rows]
+    async def _store(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+        # The writer keeps one connection: a batch is then one INSERT and one COMMIT, with no pool
+        # checkout and reset around it (each a hop to the driver and back through the event loop).
+        # A kept connection may have died while idle (a database restart): one retry on a new one.
+        for attempt in (1, 2):
+            fresh = self._conn is None
+            if self._conn is None:
+                self._conn = await self.db.engine.connect()
+            try:
+                return await self._insert(self._conn, messages)
+            except Exception:
+                await _discard(self._conn)
+                self._conn = None
+                if fresh or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _insert(conn: AsyncConnection, messages: list[ChatMessage]) -> list[ChatMessage]:
+        # Core, not the ORM: one INSERT ... RETURNING id for the whole batch, no row objects.
+        table = ChatMessageRow.__table__  # type: ignore[attr-defined]
+        rows = [
+            {
+                "room_id": m.room_id, "user_id": m.user_id, "nickname": m.nickname, "role": m.role.value,
+                "community": m.community, "text": m.text, "device": m.device, "ip": m.ip,
+                "created_at": m.created_at.astimezone(UTC), "removed_at": None, "removed_by": None,
+            }
+            for m in messages
+        ]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        try:
+            ids = (await conn.execute(statement, rows)).scalars().all()
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        return [replace(m, id=int(i)) for m, i in zip(messages, ids, strict=True)]
 
     async def recent(self, room_id: str, limit: int, before_id: int | None = None) -> list[ChatMessage]:
         query = (

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -70,10 +71,10 @@ async def test_concurrent_sends_are_stored_in_few_transactions_with_increasing_i
     commits = 0
     insert = chat.messages._insert
 
-    async def counting(batch: list[ChatMessage]) -> list[ChatMessage]:
+    async def counting(conn: Any, batch: list[ChatMessage]) -> list[ChatMessage]:
         nonlocal commits
         commits += 1
-        return await insert(batch)
+        return await insert(conn, batch)
 
     chat.messages._insert = counting  # type: ignore[method-assign,assignment]
     stored = await asyncio.gather(*(chat.service.send(chat.viewer, "farm", f"第{i}条") for i in range(200)))
@@ -93,6 +94,15 @@ async def test_closing_writes_what_was_accepted(chat: Chat) -> None:
     await chat.messages.close()
     assert len({m.id for m in await asyncio.gather(*pending)}) == 20
     assert len(await SqlChatRepository(chat.db).recent("farm", 100)) == 20
+
+
+async def test_a_writer_connection_that_died_while_idle_is_replaced_without_losing_a_message(chat: Chat) -> None:
+    await chat.service.send(chat.viewer, "farm", "before")
+    assert chat.messages._conn is not None
+    await chat.messages._conn.close()  # as a database restart would leave it
+    after = await chat.service.send(chat.viewer, "farm", "after")
+    assert after.id is not None
+    assert [m.text for m in await chat.service.history("farm")] == ["before", "after"]
 
 
 async def test_a_timeout_ends_on_its_own_and_every_action_is_logged(chat: Chat) -> None:
