@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from ..domain.commerce.errors import (
@@ -364,7 +364,7 @@ _INSERT_ORDER = insert(_ORDER_TABLE).returning(_ORDER_TABLE.c.id)
 _INSERT_EVENT = insert(OrderEventRow.__table__)  # type: ignore[attr-defined]
 
 
-async def insert_order(db: Database, s: AsyncSession, draft: OrderDraft, *, now: datetime, stock_applied: bool) -> Order:
+async def insert_order(db: Database, s: AsyncSession | AsyncConnection, draft: OrderDraft, *, now: datetime, stock_applied: bool) -> Order:
     """The order's rows (order, first timeline entry, coupon use, group-buy membership), inside `s`.
 
     Plain INSERT ... RETURNING, and the new order built here rather than read back: in a flash
@@ -420,7 +420,8 @@ class SqlOrderPlacement:
         if existing is not None:
             return replay(existing, draft), False
         try:
-            async with self._writer, self.db.session() as s, s.begin():
+            # A Core connection, not an ORM session: every buyer in a rush passes through here.
+            async with self._writer, self.db.engine.begin() as s:
                 await self._take(s, draft)
                 order = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=True)
         except IntegrityError:
@@ -447,7 +448,7 @@ class SqlOrderPlacement:
                 self._sold_out[draft.claim_id] = time.monotonic() + SOLD_OUT_MEMORY_S
             raise SoldOut("all gone: every unit of this flash claim has been claimed")
 
-    async def _take(self, s: AsyncSession, draft: OrderDraft) -> None:
+    async def _take(self, s: AsyncSession | AsyncConnection, draft: OrderDraft) -> None:
         if draft.claim_id is not None:
             if draft.quantity > draft.claim_limit:
                 raise ClaimLimitReached(f"at most {draft.claim_limit} per buyer")

@@ -148,8 +148,9 @@ class RedisOrderPlacement:
     async def _complete(self, reservation: str, draft: OrderDraft) -> Order:
         """Write the order for a reservation; idempotent (the key is unique in SQL)."""
         try:
-            async with self.db.session() as s, s.begin():
-                order = await insert_order(self.db, s, draft, now=self.clock(), stock_applied=False)
+            # A Core connection, not an ORM session: every winner of a rush passes through here.
+            async with self.db.engine.begin() as conn:
+                order = await insert_order(self.db, conn, draft, now=self.clock(), stock_applied=False)
         except IntegrityError:
             existing = await self.orders.by_key(draft.user_id, draft.idempotency_key)
             if existing is None:

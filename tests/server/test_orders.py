@@ -144,6 +144,12 @@ async def test_who_may_call_what(shop: Shop, aiohttp_client: Callable[..., Any])
     # Pinning needs the host role: a viewer is refused, the host may.
     assert (await client.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=vh)).status == 403
     assert (await host.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=h)).status == 200
+    assert (await client.delete(f"/api/rooms/{shop.room}/pin", headers=vh)).status == 403
+    assert (await host.delete(f"/api/rooms/{shop.room}/pin", headers=h)).status == 204
+    # Each pin keeps when it started and ended, for the replay.
+    pins = await (await anonymous.get(f"/api/sessions/{shop.session['id']}/pins")).json()
+    assert len(pins) == 1 and pins[0]["product_id"] == shop.product["id"]
+    assert pins[0]["pinned_at"] <= pins[0]["unpinned_at"]
     # A viewer sees only their own orders.
     resp = await client.post("/api/orders", json=body, headers=vh)
     order_id = (await resp.json())["order"]["id"]
