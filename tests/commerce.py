@@ -43,7 +43,9 @@ class Shop:
         return {"Authorization": f"Bearer {self.token}"}
 
     async def call(self, method: str, path: str, body: Any = None, status: int | None = None, **kw: Any) -> Any:
-        resp = await self.client.request(method, path, json=body, headers={**self.auth, **kw.pop("headers", {})}, **kw)
+        if "data" not in kw:
+            kw["json"] = body
+        resp = await self.client.request(method, path, headers={**self.auth, **kw.pop("headers", {})}, **kw)
         data = await resp.json() if resp.content_type == "application/json" else await resp.text()
         if status is not None:
             assert resp.status == status, (resp.status, data)

@@ -33,6 +33,7 @@ from ..http import group_buys as group_buys_http
 from ..http import live_sessions as sessions_http
 from ..http import openapi, webhooks
 from ..http import orders as orders_http
+from ..http import product_photos as photos_http
 from ..http import products as products_http
 from ..http.commerce_keys import COMMERCE
 from ..http.keys import DATABASE, MEDIA, REALTIME, SETTINGS
@@ -55,6 +56,7 @@ from ..persistence.commerce_orders import (
 )
 from ..persistence.commerce_redis import RedisOrderPlacement, redis_client
 from ..persistence.db import Database
+from ..persistence.product_photos import DiskProductPhotos
 from ..realtime.commerce import CommerceRealtime
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Commerce:
     # A buyer's community id for HTTP callers that are not the user themselves: cached briefly
     # (forgotten at once on this node when it changes, within the TTL on the others).
     user_community: TtlCache[int, int | None]
+    photos: DiskProductPhotos
     clock: Callable[[], datetime] = _utcnow
     redis: Any = None
     # The background loops by name ("settlement", "stock apply"), so they can be watched.
@@ -192,6 +195,7 @@ def build(app: web.Application, clock: Callable[[], datetime] = _utcnow) -> Comm
         settlement=Settlement(group_buys, orders, providers, placement, clock, live),
         lookup=SqlOrderLookup(orders), live=live, clock=clock, redis=redis,
         user_community=TtlCache(load_community, ttl_s=2.0),
+        photos=DiskProductPhotos(settings.media_dir),
     )
 
 
@@ -239,6 +243,6 @@ async def _commerce(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_commerce)
-    for module in (products_http, communities_http, coupons_http, sessions_http, group_buys_http, claims_http, orders_http, webhooks, openapi):
+    for module in (products_http, photos_http, communities_http, coupons_http, sessions_http, group_buys_http, claims_http, orders_http, webhooks, openapi):
         app.add_routes(module.routes)
     CommerceRealtime.register(app[REALTIME], app)

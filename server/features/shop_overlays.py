@@ -235,6 +235,8 @@ class ShopOverlays:
             path = (root / url.removeprefix("/static/")).resolve()
             if path.is_relative_to(root) and path.is_file():
                 data = await asyncio.to_thread(path.read_bytes)
+        elif url.startswith("/media/products/"):
+            data = await self.app[COMMERCE].photos.read(url)
         # Remote (https) photos are not fetched by the media plane: the card draws a tile instead.
         if len(self._photos) >= PHOTO_CACHE:
             self._photos.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def shop(database_url: str, aiohttp_client: Callable[..., Any]) -> Shop:
-    client = await aiohttp_client(create_app(make_settings(database_url)))
+async def shop(database_url: str, aiohttp_client: Callable[..., Any], tmp_path: Path) -> Shop:
+    client = await aiohttp_client(create_app(make_settings(database_url, media_dir=tmp_path / "media")))
     return await make_shop(client)
 
 
@@ -203,3 +204,28 @@ async def test_pick_lists_add_up_what_each_pickup_point_needs(shop: Shop) -> Non
     assert [(p["pickup_point_name"], p["lines"][0]["quantity"], p["lines"][0]["orders"]) for p in lists] == [("3号楼驿站", 5, 2), ("东门", 1, 1)]
     only_east = await shop.call("GET", f"/api/orders?pickup_point_id={second['id']}", status=200)
     assert len(only_east) == 1 and only_east[0]["quantity"] == 1
+
+
+async def test_operators_upload_product_photos_kept_as_plain_jpegs(shop: Shop, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGB", (2400, 1200), (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make: must not survive
+    raw = io.BytesIO()
+    picture.save(raw, "JPEG", exif=exif)
+    made = await shop.call("POST", f"/api/products/{shop.product['id']}/photos", data=raw.getvalue(), status=201)
+    url = made["photos"][-1]
+    assert url.startswith("/media/products/") and url.endswith(".jpg")
+    resp = await shop.client.get(url)
+    assert resp.status == 200
+    kept = Image.open(io.BytesIO(await resp.read()))
+    assert kept.format == "JPEG" and max(kept.size) == 1080 and not kept.getexif()
+    not_a_photo = await shop.client.post(f"/api/products/{shop.product['id']}/photos", data=b"<svg onload=alert(1)>", headers=shop.auth)
+    assert not_a_photo.status == 400 and (await not_a_photo.json())["error"] == "invalid_input"
+    buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
+    refused = await shop.client.post(f"/api/products/{shop.product['id']}/photos", data=raw.getvalue(), headers=await csrf(shop.client, buyer))
+    assert refused.status == 403
+    assert (await shop.client.get("/media/products/" + "0" * 64 + ".jpg")).status == 404
