@@ -35,6 +35,7 @@ class SensorHub:
         self._queue: list[Reading] = []
         self._wake = asyncio.Event()
         self._refreshed = 0.0
+        self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -42,9 +43,14 @@ class SensorHub:
         self._tasks = [asyncio.ensure_future(self._writer()), asyncio.ensure_future(self._housekeeping())]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The writer is never cancelled mid-transaction: it finishes its flush and stops.
+        self._closing = True
+        self._wake.set()
+        writer, housekeeping = self._tasks or (None, None)
+        if housekeeping is not None:
+            housekeeping.cancel()
+        await asyncio.gather(*(t for t in self._tasks if t is not None), return_exceptions=True)
+        self._tasks = []
         await self._flush()
 
     # -- devices --------------------------------------------------------------------------------
@@ -91,16 +97,15 @@ class SensorHub:
             raise
         self.latest[device_id] = reading
         self._queue.append(reading)
-        if len(self._queue) >= MAX_BATCH:
-            self._wake.set()
-        elif len(self._queue) == 1:
+        if len(self._queue) >= MAX_BATCH or len(self._queue) == 1:
             self._wake.set()
         return reading
 
     async def _writer(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
-            await asyncio.sleep(FLUSH_S)  # let a burst gather into one transaction
+            if not self._closing:
+                await asyncio.sleep(FLUSH_S)  # let a burst gather into one transaction
             self._wake.clear()
             try:
                 await self._flush()
