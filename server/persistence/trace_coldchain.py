@@ -14,7 +14,12 @@ from ..domain.sensors.thresholds import Excursion
 from ..domain.trace.batches import Batch
 from .db import Database
 from .rooms import _aware
-from .trace_tables import ColdChainExcursionRow, ColdChainNoticeRow, ColdChainPolicyRow, TraceBatchRow
+from .trace_tables import (
+    ColdChainExcursionRow,
+    ColdChainNoticeRow,
+    ColdChainPolicyRow,
+    TraceBatchRow,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,13 @@ from ..domain.sensors.devices import Device
 from ..domain.sensors.readings import Reading, bucket_of
 from .db import Database
 from .rooms import _aware
-from .trace_tables import RoomTraceOverlayRow, SensorDeviceRow, SensorLinkRow, SensorReadingRow, SensorRollupRow
+from .trace_tables import (
+    RoomTraceOverlayRow,
+    SensorDeviceRow,
+    SensorLinkRow,
+    SensorReadingRow,
+    SensorRollupRow,
+)
 
 _COLUMNS = {"temperature": "t", "humidity": "h", "soil_moisture": "m"}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InvalidInput
