@@ -127,7 +127,7 @@ async def sign_in(http: aiohttp.ClientSession, base: str, identifier: str, *, re
 async def connect(base: str, cookie: str | None) -> socketio.AsyncClient:
     sio = socketio.AsyncClient()
     headers = {"Cookie": f"fc_session={cookie}"} if cookie else {}
-    await sio.connect(base, headers=headers, transports=["websocket"])
+    await sio.connect(base, headers=headers, transports=["websocket"], wait_timeout=15)
     return sio
 
 

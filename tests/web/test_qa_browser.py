@@ -62,7 +62,9 @@ async def moderator(server: TestServer) -> AsyncIterator[socketio.AsyncClient]:
         assert resp.status == 200
         cookie = resp.cookies["fc_session"].value
     sio = socketio.AsyncClient()
-    await sio.connect(str(server.make_url("/")), headers={"Cookie": f"fc_session={cookie}"}, transports=["websocket"])
+    await sio.connect(
+        str(server.make_url("/")), headers={"Cookie": f"fc_session={cookie}"}, transports=["websocket"], wait_timeout=15
+    )
     yield sio
     await sio.disconnect()
 

@@ -99,7 +99,8 @@ async def connect(client: AppClient, cookie: str | None, name: str) -> Peer:
 
     sio.on("*", record)
     headers = {"Cookie": f"fc_session={cookie}"} if cookie else {}
-    await sio.connect(str(client.make_url("/")), headers=headers, transports=["websocket"])
+    # The default 1 s wait for the namespace is too short on a busy 2-core machine.
+    await sio.connect(str(client.make_url("/")), headers=headers, transports=["websocket"], wait_timeout=15)
     return peer
 
 
