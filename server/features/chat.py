@@ -51,7 +51,7 @@ async def _chat(app: web.Application) -> AsyncIterator[None]:
         ip_hold=timedelta(hours=settings.chat_ban_ip_hours),
     )
     limits = ChatLimits(settings.chat_rate_messages, settings.chat_rate_window_s, settings.chat_history)
-    fanout = ChatFanout(app[REALTIME].sio, settings.chat_batch_ms / 1000)
+    fanout = ChatFanout(app[REALTIME].sio, settings.chat_batch_ms / 1000, settings.chat_batch_us_per_viewer / 1e6)
     app[MODERATION] = moderation
     app[CHAT] = ChatService(messages, moderation, throttle, limits)
     app[CHAT_FANOUT] = fanout
