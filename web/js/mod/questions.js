@@ -78,8 +78,7 @@ export function mountQuestions(panel, ctx) {
     head.append(unpin);
     const q = userText('p', 'pinned-q', pinned.text);
     const a = userText('p', 'pinned-a', pinned.answer || '');
-    const who = el('p', 'pinned-meta');
-    who.append(userText('span', null, pinned.asker));
+    const who = userText('p', 'pinned-meta', t('mod.qa.askedBy', { name: String(pinned.asker || '') }));
     pinBox.replaceChildren(head, q, a, who);
   }
 
