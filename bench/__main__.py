@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console"]
+MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console", "chat"]
 
 
 def main() -> None:
@@ -14,6 +14,8 @@ def main() -> None:
         if name not in MODULES:
             raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(MODULES)}")
         print(f"# bench.{name}", flush=True)
+        # Each module parses its own options: it must not see the names given here.
+        sys.argv = [f"bench.{name}"]
         importlib.import_module(f"bench.{name}").main()
         sys.stdout.flush()
 

@@ -13,6 +13,26 @@ from overlay.layer import Layer
 _by_z = attrgetter("z")
 
 
+def _free_top(
+    box: tuple[int, int, int, int], placed: list[tuple[int, int, int, int]], gap: int, bottom: int
+) -> int | None:
+    """The first even top, at or below the box's own, where it overlaps nothing placed."""
+    x, top, w, h = box
+    while top + h <= bottom:
+        hit = [b for b in placed if _overlap((x, top, w, h), b)]
+        if not hit:
+            return top
+        top = max(b[1] + b[3] for b in hit) + gap
+        top += top % 2
+    return None
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
 class Compositor:
     """The set of layers of one room, composited onto every frame of a fixed size.
 
@@ -56,13 +76,49 @@ class Compositor:
         self._check(u, (self.height // 2, self.width // 2), "u")
         self._check(v, (self.height // 2, self.width // 2), "v")
         size = (self.width, self.height)
+        showing = []
         for layer in sorted(self._layers.values(), key=_by_z):
             opacity = layer.opacity(now)
-            if opacity <= 0.0:
-                continue
-            sprite = layer.frame_sprite(size, now)
+            if opacity > 0.0:
+                showing.append((layer, opacity))
+        moves = self.placements([layer for layer, _ in showing])
+        for layer, opacity in showing:
+            sprite = layer.frame_sprite(size, now, moves.get(layer.name, (0, 0)))
             if sprite is not None:
                 sprite.blend(y, u, v, opacity)
+
+    def placements(self, layers: list[Layer[Any]]) -> dict[str, tuple[int, int]]:
+        """Where to move each flowing layer, (dx, dy), so it covers no other layer.
+
+        Fixed layers (badge, lower third, Q&A card, ticker, shop cards...) stay where they drew
+        themselves; flowing ones (panels a host turns on and off over everything else: sensors, the
+        QR code) are placed in z order, each in its own column at the first free place at or below
+        where it drew itself, else in the mirrored column, else where it drew itself.
+        """
+        size = (self.width, self.height)
+        gap = max(8, round(min(size) * 0.012)) // 2 * 2
+        bottom = self.height - round(min(size) * 0.05)
+        placed: list[tuple[int, int, int, int]] = []
+        flowing: list[tuple[Layer[Any], tuple[int, int, int, int]]] = []
+        for layer in layers:
+            box = layer.box(size)
+            if box is None:
+                continue
+            if layer.flow:
+                flowing.append((layer, box))
+            else:
+                placed.append(box)
+        moves: dict[str, tuple[int, int]] = {}
+        for layer, (x, y, w, h) in flowing:
+            spot = (x, y)
+            for cx in (x, (self.width - x - w) // 2 * 2):
+                top = _free_top((cx, y, w, h), placed, gap, bottom)
+                if top is not None:
+                    spot = (cx, top)
+                    break
+            moves[layer.name] = (spot[0] - x, spot[1] - y)
+            placed.append((spot[0], spot[1], w, h))
+        return moves
 
     @staticmethod
     def _check(plane: np.ndarray, shape: tuple[int, int], name: str) -> None:

@@ -30,10 +30,16 @@ class Rendered:
 class Layer(ABC, Generic[S]):
     """Base class of every overlay layer.
 
+    A layer with `flow = True` may be moved by the compositor so it does not cover another layer
+    (see Compositor.placements): layers each lay themselves out for the frame, and
+    flow settles what happens when more of them are on screen at once than their places allow.
+
     `set_state`, `show` and `hide` are called from the event loop and only swap one attribute each
     (atomic under the GIL). The compositor's media thread calls `opacity` and `sprite`, which own
     the fade clock and the render cache, so Pillow work never runs on the event loop.
     """
+
+    flow = False
 
     def __init__(
         self, name: str, state: S, *, z: int = 0, visible: bool = True, fade_s: float = 0.25
@@ -53,7 +59,9 @@ class Layer(ABC, Generic[S]):
         self._fade_start = 0.0
         self._render_lock = threading.Lock()
         self._cache_key: tuple[S, tuple[int, int]] | None = None
+        self._rendered: tuple[np.ndarray, int, int] | None = None
         self._cache: YuvSprite | None = None
+        self._cache_move = (0, 0)
 
     @property
     def state(self) -> S:
@@ -97,32 +105,58 @@ class Layer(ABC, Generic[S]):
         step = elapsed / self.fade_s
         return start + step if end > start else start - step
 
-    def sprite(self, frame_size: tuple[int, int]) -> YuvSprite | None:
-        """The converted picture for the current state, rendering only if state or size changed."""
+    def sprite(self, frame_size: tuple[int, int], move: tuple[int, int] = (0, 0)) -> YuvSprite | None:
+        """The converted picture for the current state, moved by `move` = (dx, dy) (see `flow`);
+        rendering only if state or size changed, converting again only if the move changed too."""
         state = self._state
         with self._render_lock:
             key = self._cache_key
             if key is not None and key[1] == frame_size and (key[0] is state or key[0] == state):
-                return self._cache
-            self._cache = self._convert(state, frame_size)
-            self._cache_key = (state, frame_size)
+                if move == self._cache_move:
+                    return self._cache
+            else:
+                self._rendered = self._render_rgba(state, frame_size)
+                self._cache_key = (state, frame_size)
+            self._cache = self._convert(self._rendered, frame_size, move)
+            self._cache_move = move
             return self._cache
 
-    def frame_sprite(self, frame_size: tuple[int, int], now: float) -> YuvSprite | None:
+    def box(self, frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """Where the current state draws before any flow (x, y, width, height); None if nothing."""
+        self.sprite(frame_size, self._cache_move)
+        rendered = self._rendered
+        if rendered is None:
+            return None
+        rgba, x, y = rendered
+        return x, y, rgba.shape[1], rgba.shape[0]
+
+    def frame_sprite(
+        self, frame_size: tuple[int, int], now: float, move: tuple[int, int] = (0, 0)
+    ) -> YuvSprite | None:
         """What to blend at monotonic time `now` (media thread). A still layer blends its cached
         sprite; a moving one overrides this to place pictures it converted once (see
         YuvSprite.window), never to render per frame.
         """
-        return self.sprite(frame_size)
+        return self.sprite(frame_size, move)
 
-    def _convert(self, state: S, frame_size: tuple[int, int]) -> YuvSprite | None:
+    def _render_rgba(self, state: S, frame_size: tuple[int, int]) -> tuple[np.ndarray, int, int] | None:
         try:
             rendered = self.render(state, frame_size)
             if rendered is None:
                 return None
-            rgba = np.asarray(rendered.image.convert("RGBA"))
-            return rgba_to_sprite(rgba, rendered.x, rendered.y, frame_size)
+            return np.asarray(rendered.image.convert("RGBA")), rendered.x, rendered.y
         except Exception:
             # A bad state must not stop the room's video: draw nothing until the state changes.
             logger.exception("overlay layer failed to render", extra={"layer": self.name})
             return None
+
+    @staticmethod
+    def _convert(
+        rendered: tuple[np.ndarray, int, int] | None,
+        frame_size: tuple[int, int],
+        move: tuple[int, int],
+    ) -> YuvSprite | None:
+        if rendered is None:
+            return None
+        rgba, x, y = rendered
+        return rgba_to_sprite(rgba, x + move[0], y + move[1], frame_size)

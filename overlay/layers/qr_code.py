@@ -27,6 +27,9 @@ class QrCodeState:
 class QrCode(Layer[QrCodeState]):
     """Right side: above the lower third in portrait, bottom-right in landscape."""
 
+    # Turned on and off by the host over whatever else is showing: it moves out of the way.
+    flow = True
+
     def render(self, state: QrCodeState, frame_size: tuple[int, int]) -> Rendered | None:
         n = len(state.modules)
         if n == 0:

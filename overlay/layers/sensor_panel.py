@@ -46,6 +46,9 @@ def format_age(age_s: int | None, stale: bool) -> str:
 class SensorPanel(Layer[SensorPanelState]):
     """Top-right, under the caption pill; a column of readings in a dark glass panel."""
 
+    # Turned on and off by the host over whatever else is showing: it moves out of the way.
+    flow = True
+
     def render(self, state: SensorPanelState, frame_size: tuple[int, int]) -> Rendered | None:
         if not state.entries:
             return None

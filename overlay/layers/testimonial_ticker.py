@@ -144,7 +144,10 @@ class TestimonialTicker(Layer[TickerState]):
 
     # -- the moving part --------------------------------------------------------------------------
 
-    def frame_sprite(self, frame_size: tuple[int, int], now: float) -> YuvSprite | None:
+    def frame_sprite(
+        self, frame_size: tuple[int, int], now: float, move: tuple[int, int] = (0, 0)
+    ) -> YuvSprite | None:
+        # The ticker keeps its band above the lower third (flow is off): `move` is always (0, 0).
         still = self.sprite(frame_size)
         if still is None:
             return None
