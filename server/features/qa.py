@@ -2,16 +2,14 @@
 
 `setup(app)` is appended to server.app.FEATURES. The card layer is installed into each room's
 compositor as the room opens (and into rooms already open); a pin or unpin reaches the room's
-pipeline on this node at once and, with Redis configured, on every other node through a pub/sub
-channel, since a room's pipeline runs on whichever node opened it.
+pipeline on this node at once and, with Redis configured, on every other node through a
+NodeChannel, since a room's pipeline runs on whichever node opened it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +24,7 @@ from ..domain.voice.qa import QaService, Question
 from ..domain.voice.throttle import MemoryThrottle
 from ..http.keys import DATABASE, MEDIA, REALTIME, ROOMS, SETTINGS
 from ..persistence.voice_qa import SqlQuestionRepository
+from ..realtime.node_channel import NodeChannel
 from ..realtime.qa import QaRealtime
 
 logger = logging.getLogger(__name__)
@@ -49,10 +48,7 @@ class QaCards:
     def __init__(self, media: MediaServer, service: QaService, redis_url: str | None) -> None:
         self.media = media
         self.service = service
-        self.redis_url = redis_url
-        self.node = secrets.token_hex(6)
-        self._redis: Any = None
-        self._listener: asyncio.Task[None] | None = None
+        self.nodes = NodeChannel(redis_url, PIN_CHANNEL, self._receive)
         self._loads: set[asyncio.Task[None]] = set()
 
     # -- rooms on this node ---------------------------------------------------------------------
@@ -87,50 +83,23 @@ class QaCards:
     async def show(self, room_id: str, question: Question | None) -> None:
         state = card_state(question)
         self.apply(room_id, state)
-        if self._redis is not None:
-            card = None if state is None else {"question": state.question, "answer": state.answer, "asker": state.asker}
-            message = json.dumps({"node": self.node, "room": room_id, "card": card}, ensure_ascii=False)
-            try:
-                await self._redis.publish(PIN_CHANNEL, message)
-            except Exception:
-                # This node's rooms are already right; the others catch up when their room reopens.
-                logger.exception("could not tell other nodes about the pin", extra={"room": room_id})
+        card = None if state is None else {"question": state.question, "answer": state.answer, "asker": state.asker}
+        await self.nodes.publish({"room": room_id, "card": card})
+
+    def _receive(self, body: dict[str, Any]) -> None:
+        # Malformed bodies raise here; the channel logs and skips them.
+        card = body.get("card")
+        state = QaCardState(str(card["question"]), str(card["answer"]), str(card.get("asker", ""))) if card else None
+        self.apply(str(body["room"]), state)
 
     async def start(self) -> None:
-        if not self.redis_url:
-            return
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(self.redis_url)
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(PIN_CHANNEL)
-        self._listener = asyncio.ensure_future(self._listen(pubsub))
-
-    async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                self._receive(message.get("data"))
-        finally:
-            await pubsub.aclose()
-
-    def _receive(self, data: Any) -> None:
-        try:
-            body = json.loads(data)
-            if body.get("node") == self.node:
-                return
-            card = body.get("card")
-            state = QaCardState(str(card["question"]), str(card["answer"]), str(card.get("asker", ""))) if card else None
-            self.apply(str(body["room"]), state)
-        except (ValueError, TypeError, KeyError):
-            logger.warning("ignored a malformed Q&A card message")
+        await self.nodes.start()
 
     async def close(self) -> None:
-        tasks = [*self._loads, *([self._listener] if self._listener else [])]
-        for task in tasks:
+        await self.nodes.close()
+        for task in self._loads:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._redis is not None:
-            await self._redis.aclose()
+        await asyncio.gather(*self._loads, return_exceptions=True)
 
 
 QA = web.AppKey("qa", QaService)

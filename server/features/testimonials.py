@@ -4,17 +4,15 @@
 review Socket.IO events, and a cleanup context that builds the service (orders are looked up in
 commerce's tables through its OrderLookup port) and installs the ticker layer in every live room.
 An approval or take-down reaches the room's ticker on this node at once and, with Redis, on every
-other node through a pub/sub channel, since a room's pipeline runs on whichever node opened it.
+other node through a NodeChannel, since a room's pipeline runs on whichever node opened it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
-import secrets
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -32,6 +30,7 @@ from ..http.review_keys import REVIEW_FILES, REVIEWS
 from ..persistence.commerce_orders import SqlOrderLookup, SqlOrders
 from ..persistence.review_files import DiskPhotoFiles
 from ..persistence.voice_reviews import SqlReviewRepository
+from ..realtime.node_channel import NodeChannel
 from ..realtime.reviews import ReviewBroadcaster, ReviewsRealtime
 
 logger = logging.getLogger(__name__)
@@ -65,10 +64,7 @@ class TestimonialTickers:
     def __init__(self, media: MediaServer, service: ReviewService, redis_url: str | None) -> None:
         self.media = media
         self.service = service
-        self.redis_url = redis_url
-        self.node = secrets.token_hex(6)
-        self._redis: Any = None
-        self._listener: asyncio.Task[None] | None = None
+        self.nodes = NodeChannel(redis_url, WALL_CHANNEL, self._receive)
         self._tasks: set[asyncio.Task[None]] = set()
         # One refresh at a time per room: two quick approvals must not land out of order.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -110,42 +106,20 @@ class TestimonialTickers:
 
     async def wall_changed(self, room_id: str) -> None:
         await self.refresh(room_id)
-        if self._redis is not None:
-            try:
-                await self._redis.publish(WALL_CHANNEL, json.dumps({"node": self.node, "room": room_id}))
-            except Exception:
-                # This node's rooms are right; the others catch up when their room reopens.
-                logger.exception("could not tell other nodes about the wall", extra={"room": room_id})
+        await self.nodes.publish({"room": room_id})
+
+    def _receive(self, body: dict[str, Any]) -> None:
+        # Another node changed a wall: reload it here (the database has it) if the room runs here.
+        self._spawn(self.refresh(str(body["room"])))
 
     async def start(self) -> None:
-        if not self.redis_url:
-            return
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(self.redis_url)
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(WALL_CHANNEL)
-        self._listener = asyncio.ensure_future(self._listen(pubsub))
-
-    async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                try:
-                    body = json.loads(message.get("data"))
-                    if body.get("node") != self.node:
-                        self._spawn(self.refresh(str(body["room"])))
-                except (ValueError, TypeError, KeyError):
-                    logger.warning("ignored a malformed wall message")
-        finally:
-            await pubsub.aclose()
+        await self.nodes.start()
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *([self._listener] if self._listener else [])]
-        for task in tasks:
+        await self.nodes.close()
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._redis is not None:
-            await self._redis.aclose()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 TICKERS = web.AppKey("testimonial_tickers", TestimonialTickers)
