@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -11,11 +11,7 @@ from ..domain.errors import Conflict
 from ..domain.rooms import Orientation, Room
 from .db import Database
 from .tables import RoomRow
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from .utc import aware as _aware
 
 
 def _to_domain(row: RoomRow) -> Room:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Index, and_, delete, false, or_, true, update
@@ -19,6 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 
 from ..domain.voice.qa import Pin, Question, QuestionStatus
+from .utc import aware as _aware
+from .utc import utc as _utc
 
 if TYPE_CHECKING:  # db.py imports this module to register the tables
     from .db import Database
@@ -65,15 +67,6 @@ class QaPinRow(SQLModel, table=True):
     question_id: int = Field(foreign_key="qa_questions.id")
     pinned_at: datetime = Field(sa_type=DateTime(timezone=True))
     pinned_by: int | None = Field(default=None, foreign_key="users.id")
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
 
 
 def _question(row: QaQuestionRow) -> Question:

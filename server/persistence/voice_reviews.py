@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, DateTime, Index, Text, or_, update
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from ..domain.voice.reviews import AlreadyReviewed, Review, ReviewPhoto, ReviewStatus
+from .utc import aware as _aware
+from .utc import utc as _utc
 
 if TYPE_CHECKING:  # db.py imports this module to register the tables
     from .db import Database
@@ -57,15 +59,6 @@ class ReviewPhotoRow(SQLModel, table=True):
     width: int
     height: int
     source_format: str = Field(max_length=8)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _review(row: ReviewRow, photos: Sequence[ReviewPhotoRow]) -> Review:
