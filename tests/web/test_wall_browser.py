@@ -3,7 +3,7 @@ words, and approvals and take-downs arriving live while the page is open."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from tests.commerce import Shop, csrf, make_shop
 from tests.conftest import make_settings
 from tests.reviews import account, jpeg, received_order, review_form
 
-from .test_qa_browser import ARGS, CHROMIUM, PHONE
+from .conftest import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -29,17 +29,6 @@ async def shop(tmp_path: Path, aiohttp_client: Callable[..., Any]) -> Shop:
         create_app(make_settings(f"sqlite:///{tmp_path}/fieldcast.db", media_dir=tmp_path / "media"))
     )
     return await make_shop(client)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
 
 
 async def review(shop: Shop, text: str, photos: int = 0) -> int:
