@@ -21,7 +21,7 @@ from ..domain.voice.chat import ChatMessage
 from ..domain.voice.moderation import ModAction, ModerationChange, ModerationEntry, ModerationResult
 from ..domain.voice.sanctions import ChatRoomSettings, Sanction, SanctionKind
 from .db import Database
-from .rooms import _aware
+from .utc import aware as _aware
 from .voice_tables import ChatMessageRow, ChatRoomSettingsRow, ChatSanctionRow, ModerationLogRow
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,355 @@
+"""Chat fan-out: one room, 2,000 Socket.IO viewers, one server node.
+
+A real server runs in a child process (SQLite, like the embedded default). The viewers are real
+python-socketio clients (websocket transport) in VIEWER_PROCS worker processes, one event loop
+each; the senders are signed-in accounts in this process. Every message carries its send time
+(time.monotonic is CLOCK_MONOTONIC, one clock for all processes on the machine), and a viewer's
+latency is the moment its handler runs minus that: the server's checks, the database commit, the
+fan-out and the viewer's own decoding are all inside it.
+
+  chat_fanout_p50_ms / _p99_ms  one message at a time in a quiet room, over every (message, viewer)
+  chat_msgs_per_s               the highest offered rate (for LOAD_S seconds) that was accepted in
+                                full, reached every viewer, and kept p99 under 1 s
+  chat_load_p99_ms              p99 latency at that rate (a sample of the viewers)
+  chat_server_cpu               the server's CPU seconds per second at that rate
+  chat_server_cpu_wait          seconds per second the server was ready to run but waiting for a
+                                core (/proc/<pid>/schedstat): how much of the machine it got
+  chat_msgs_per_s_per_message_emit, chat_batching_gain
+                                the peer: the same load with one emit per message (the batching
+                                window off: FIELDCAST_CHAT_BATCH_MS=0 and _US_PER_VIEWER=0), and
+                                the ratio
+
+The senders' accounts are ordinary viewers; the rate limit is raised for them through the
+settings (it still runs on every message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import aiohttp
+import psutil
+import socketio
+
+from .server_proc import ServerProcess, start_server
+
+ROOM = "bench"
+VIEWERS = int(os.environ.get("BENCH_CHAT_VIEWERS", "2000"))
+VIEWER_PROCS = int(os.environ.get("BENCH_CHAT_PROCS", "2"))
+SENDERS = 20
+FANOUT_MESSAGES = 30
+FANOUT_GAP_S = 0.3
+RATES = [int(r) for r in os.environ.get("BENCH_CHAT_RATES", "250,500,750,1000").split(",")]
+LOAD_S = 8.0
+LOAD_SAMPLE_EVERY = 20  # latency from every 20th viewer under load (counts from all of them)
+P99_LIMIT_S = 1.0
+CONNECT_BATCH = 100
+
+
+def _runqueue_wait(pid: int) -> float:
+    """Seconds this process has spent runnable but waiting for a CPU (all its threads)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- viewer worker processes ---------------------------------------------------------------------
+
+
+def _worker(conn: Connection, base: str, count: int) -> None:
+    asyncio.run(_viewers(conn, base, count))
+
+
+async def _viewers(conn: Connection, base: str, count: int) -> None:
+    loop = asyncio.get_running_loop()
+    counts = [0] * count
+    latencies: list[float] = []
+    sample = [1]
+
+    def handler(i: int) -> Any:
+        def on_messages(data: dict[str, Any]) -> None:
+            now = time.monotonic()
+            messages = data["messages"]
+            counts[i] += len(messages)
+            if i % sample[0] == 0:
+                for m in messages:
+                    text = m["text"]
+                    latencies.append(now - float(text[: text.index(" ")]))
+
+        return on_messages
+
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    clients: list[socketio.AsyncClient] = []
+
+    async def connect(i: int) -> None:
+        sio = socketio.AsyncClient(http_session=http, reconnection=False)
+        sio.on("chat:messages", handler(i))
+        await sio.connect(base, transports=["websocket"])
+        reply = await sio.call("chat:join", {"room": ROOM}, timeout=60)
+        assert reply.get("ok"), reply
+        clients.append(sio)
+
+    started = time.monotonic()
+    for first in range(0, count, CONNECT_BATCH):
+        await asyncio.gather(*(connect(i) for i in range(first, min(count, first + CONNECT_BATCH))))
+    conn.send(("ready", len(clients), time.monotonic() - started))
+    me = psutil.Process()
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        if command[0] == "reset":
+            sample[0] = command[1]
+            counts[:] = [0] * count
+            latencies.clear()
+            t = me.cpu_times()
+            conn.send(("ok", t.user + t.system))
+        elif command[0] == "counts":
+            conn.send(("counts", min(counts), max(counts)))
+        elif command[0] == "report":
+            t = me.cpu_times()
+            conn.send(("report", list(counts), list(latencies), t.user + t.system))
+        elif command[0] == "stop":
+            await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+            await http.close()
+            conn.send(("stopped",))
+            return
+
+
+@dataclass
+class Worker:
+    proc: Any
+    conn: Connection
+
+    def ask(self, *command: Any) -> Any:
+        self.conn.send(command)
+        return self.conn.recv()
+
+
+class Viewers:
+    def __init__(self, base: str, total: int, procs: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.workers: list[Worker] = []
+        per = [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
+        for n in per:
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(there, base, n), daemon=True)
+            proc.start()
+            self.workers.append(Worker(proc, here))
+        ready = [w.conn.recv() for w in self.workers]
+        self.connected = sum(r[1] for r in ready)
+        self.connect_s = max(r[2] for r in ready)
+
+    async def ask_all(self, *command: Any) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, w.ask, *command) for w in self.workers)))
+
+    async def wait_all_received(self, expected: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            low = min(r[1] for r in await self.ask_all("counts"))
+            if low >= expected or time.monotonic() > deadline:
+                return int(low)
+            await asyncio.sleep(0.25)
+
+    def stop(self) -> None:
+        for w in self.workers:
+            try:
+                w.ask("stop")
+            except (EOFError, OSError):
+                pass
+            w.proc.join(10)
+
+
+# -- senders (this process) ----------------------------------------------------------------------
+
+
+async def _senders(http: aiohttp.ClientSession, base: str, n: int) -> list[socketio.AsyncClient]:
+    senders = []
+    for i in range(n):
+        async with http.post(f"{base}/api/auth/register", json={
+            "identifier": f"sender{i}-{os.getpid()}@example.com", "password": "bench-pass-1", "nickname": f"买家{i}",
+        }) as resp:
+            assert resp.status == 201, await resp.text()
+            cookie = resp.cookies["fc_session"].value
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(base, headers={"Cookie": f"fc_session={cookie}"}, transports=["websocket"])
+        assert (await sio.call("chat:join", {"room": ROOM}))["ok"]
+        senders.append(sio)
+    return senders
+
+
+async def _fanout(senders: list[socketio.AsyncClient], viewers: Viewers) -> tuple[float, float, int]:
+    await viewers.ask_all("reset", 1)
+    for k in range(FANOUT_MESSAGES):
+        reply = await senders[k % len(senders)].call(
+            "chat:send", {"room": ROOM, "text": f"{time.monotonic():.6f} 今天的番茄真甜 🍅 #{k}"}, timeout=30
+        )
+        assert reply.get("ok"), reply
+        await asyncio.sleep(FANOUT_GAP_S)
+    low = await viewers.wait_all_received(FANOUT_MESSAGES, 10)
+    latencies = [x for r in await viewers.ask_all("report") for x in r[2]]
+    return _p(latencies, 0.50), _p(latencies, 0.99), low
+
+
+@dataclass
+class Load:
+    rate: int
+    accepted: int
+    refused: int
+    in_per_s: float
+    delivered_min: int
+    p50_s: float
+    p99_s: float
+    server_cpu: float
+    server_wait: float
+    client_cpu: float
+
+    @property
+    def sustained(self) -> bool:
+        return self.refused == 0 and self.delivered_min >= self.accepted and self.p99_s <= P99_LIMIT_S
+
+
+async def _load(senders: list[socketio.AsyncClient], viewers: Viewers, rate: int, server: psutil.Process) -> Load:
+    client_cpu0 = sum(r[1] for r in await viewers.ask_all("reset", LOAD_SAMPLE_EVERY))
+    total = int(rate * LOAD_S)
+    accepted = refused = 0
+    last_ack = 0.0
+
+    async def one(k: int) -> None:
+        nonlocal accepted, refused, last_ack
+        text = f"{time.monotonic():.6f} 还有货吗？想要两箱 #{k}"
+        try:
+            reply = await senders[k % len(senders)].call("chat:send", {"room": ROOM, "text": text}, timeout=60)
+        except socketio.exceptions.TimeoutError:
+            reply = {"error": "timeout"}
+        if reply.get("ok"):
+            accepted += 1
+            last_ack = time.monotonic()
+        else:
+            refused += 1
+
+    cpu = server.cpu_times()
+    server_cpu0 = cpu.user + cpu.system
+    wait0 = _runqueue_wait(server.pid)
+    start = time.monotonic() + 0.1
+    tasks = []
+    for k in range(total):
+        delay = start + k / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(k)))
+    await asyncio.gather(*tasks)
+    cpu = server.cpu_times()
+    server_cpu = (cpu.user + cpu.system - server_cpu0) / (time.monotonic() - start)
+    server_wait = (_runqueue_wait(server.pid) - wait0) / (time.monotonic() - start)
+    low = await viewers.wait_all_received(accepted, 15)
+    reports = await viewers.ask_all("report")
+    latencies = [x for r in reports for x in r[2]]
+    client_cpu = (sum(r[3] for r in reports) - client_cpu0) / (time.monotonic() - start)
+    return Load(
+        rate, accepted, refused, accepted / max(1e-9, last_ack - start), low,
+        _p(latencies, 0.5), _p(latencies, 0.99), server_cpu, server_wait, client_cpu,
+    )
+
+
+async def _run(server: ServerProcess, fanout: bool) -> tuple[tuple[float, float, int] | None, list[Load], Viewers]:
+    viewers = Viewers(server.base, VIEWERS, VIEWER_PROCS)
+    print(f"  {viewers.connected} viewers connected in {viewers.connect_s:.1f} s", file=sys.stderr)
+    async with aiohttp.ClientSession() as http:
+        senders = await _senders(http, server.base, SENDERS)
+        try:
+            result = await _fanout(senders, viewers) if fanout else None
+            if result:
+                print(f"  fan-out p50 {result[0] * 1000:.0f} ms p99 {result[1] * 1000:.0f} ms", file=sys.stderr)
+            loads = []
+            proc = psutil.Process(server.proc.pid)
+            for rate in RATES:
+                load = await _load(senders, viewers, rate, proc)
+                loads.append(load)
+                print(
+                    f"  offered {rate}/s: accepted {load.accepted} refused {load.refused} in {load.in_per_s:.0f}/s, "
+                    f"every viewer got >= {load.delivered_min}, p50 {load.p50_s * 1000:.0f} ms "
+                    f"p99 {load.p99_s * 1000:.0f} ms, server {load.server_cpu:.2f} cpu-s/s "
+                    f"(+{load.server_wait:.2f} s/s waiting for a core), "
+                    f"viewer processes {load.client_cpu:.2f} cpu-s/s",
+                    file=sys.stderr,
+                )
+                if not load.sustained:
+                    break
+                await asyncio.sleep(2)
+        finally:
+            await asyncio.gather(*(s.disconnect() for s in senders), return_exceptions=True)
+    return result, loads, viewers
+
+
+def _best(loads: list[Load]) -> Load | None:
+    good = [load for load in loads if load.sustained]
+    return max(good, key=lambda load: load.rate) if good else None
+
+
+def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | None, list[Load]]:
+    server, _ = start_server([(ROOM, [])], {
+        "FIELDCAST_CHAT_RATE_MESSAGES": "1000000",
+        "FIELDCAST_CHAT_RATE_WINDOW_S": "1",
+        "FIELDCAST_CHAT_BATCH_MS": str(batch_ms),
+        # The peer (batch_ms 0) also drops the window that grows with the audience.
+        **({} if batch_ms else {"FIELDCAST_CHAT_BATCH_US_PER_VIEWER": "0"}),
+        "FIELDCAST_LOG_LEVEL": "ERROR",
+    })
+    viewers: Viewers | None = None
+    try:
+        async def go() -> tuple[tuple[float, float, int] | None, list[Load]]:
+            nonlocal viewers
+            result, loads, viewers = await _run(server, fanout)
+            return result, loads
+
+        return asyncio.run(go())
+    finally:
+        if viewers is not None:
+            viewers.stop()
+        server.stop()
+
+
+def main() -> None:
+    print(f"  {VIEWERS} viewers in {VIEWER_PROCS} processes, {SENDERS} senders; batched fan-out; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
+    fanout, loads = _measure(100, fanout=True)
+    assert fanout is not None
+    best = _best(loads)
+    print(f"chat_viewers: {VIEWERS}")
+    print(f"chat_fanout_p50_ms: {fanout[0] * 1000:.0f}")
+    print(f"chat_fanout_p99_ms: {fanout[1] * 1000:.0f}")
+    print(f"chat_msgs_per_s: {best.in_per_s:.0f}" if best else f"chat_msgs_per_s: 0  # below {RATES[0]}/s")
+    if best:
+        print(f"chat_load_p99_ms: {best.p99_s * 1000:.0f}")
+        print(f"chat_server_cpu: {best.server_cpu:.2f}")
+        print(f"chat_server_cpu_wait: {best.server_wait:.2f}")
+    print("  peer: one emit per message", file=sys.stderr)
+    _, peer_loads = _measure(0, fanout=False)
+    peer = _best(peer_loads)
+    print(f"chat_msgs_per_s_per_message_emit: {peer.in_per_s:.0f}" if peer else
+          f"chat_msgs_per_s_per_message_emit: 0  # below {RATES[0]}/s")
+    if best and peer:
+        print(f"chat_batching_gain: {best.in_per_s / peer.in_per_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
