@@ -59,10 +59,13 @@ async def _trace(app: web.Application) -> AsyncIterator[None]:
     seed = await server_secret(db, SIGNING_KEY_SECRET)
     origin = log_origin(settings.trace_log_origin, settings.public_url, NoteSigner("fieldcast", seed).key_hash)
     signer = NoteSigner(origin, seed)
-    app[TRACE] = TraceService(SqlTraceCatalog(db), SqlTraceLog(db), signer, origin)
+    log = SqlTraceLog(db)
+    log.start()  # the tree into memory, in the background
+    app[TRACE] = TraceService(SqlTraceCatalog(db), log, signer, origin)
     app[PHOTOS] = SqlPhotoStore(db)
     logger.info("trace log %s (verifier key %s)", origin, signer.verifier_key)
     yield
+    await log.close()
 
 
 async def _sensors(app: web.Application) -> AsyncIterator[None]:

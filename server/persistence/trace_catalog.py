@@ -32,6 +32,9 @@ def _batch(row: TraceBatchRow) -> Batch:
 class SqlTraceCatalog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # (gtin, lot) -> id of batches seen: ids never change and batches are never removed, so
+        # capture (which needs only the ids) asks the database once per batch, not per event.
+        self._ids: dict[tuple[str, str], int] = {}
 
     async def add_product(self, product: Product) -> Product:
         band = product.band
@@ -84,6 +87,16 @@ class SqlTraceCatalog:
                 cond = or_(*(and_(TraceBatchRow.gtin == g, TraceBatchRow.lot == lot) for g, lot in chunk))
                 for row in (await s.execute(select(TraceBatchRow).where(cond))).scalars():
                     out[(row.gtin, row.lot)] = _batch(row)
+        return out
+
+    async def batch_ids(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = set(keys)
+        out = {k: self._ids[k] for k in wanted if k in self._ids}
+        missing = wanted - out.keys()
+        if missing:
+            for key, batch in (await self.batches(missing)).items():
+                if batch.id is not None:
+                    out[key] = self._ids[key] = batch.id
         return out
 
     async def list_batches(self, limit: int = 200) -> list[Batch]:

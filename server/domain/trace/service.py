@@ -107,8 +107,7 @@ class TraceService:
         return await self.append(prepared)
 
     async def append(self, prepared: list[PreparedEvent]) -> list[Captured]:
-        keys = {key for p in prepared for key in p.batches}
-        known = await self.catalog.batches(keys)
+        known = await self.catalog.batch_ids({key for p in prepared for key in p.batches})
         batch_ids: list[list[int]] = []
         for i, p in enumerate(prepared):
             label = f"eventList[{i}]: " if len(prepared) > 1 else ""
@@ -121,18 +120,14 @@ class TraceService:
             if missing:
                 gtin, lot = missing[0]
                 raise UnknownBatchInEvent(f"{label}no batch {lot!r} of GTIN {gtin} is registered")
-            batch_ids.append([known[k].id for k in p.batches if known[k].id is not None])  # type: ignore[misc]
+            batch_ids.append([known[k] for k in p.batches])
 
         async with self._append_lock:
             existing = await self.log.find((p.event_hash, p.declares_error) for p in prepared)
             declared = await self.log.find((p.event_hash, False) for p in prepared if p.declares_error)
             in_capture = {p.event_hash for p in prepared}
-            # When each batch was harvested: one read per batch, not per event.
-            harvested: dict[int, datetime] = {}
-            for batch_id in {b for ids in batch_ids for b in ids}:
-                logged_at = await self.log.earliest(batch_id, "commissioning")
-                if logged_at is not None:
-                    harvested[batch_id] = logged_at
+            # When each batch was harvested: one read for the whole capture, not per event.
+            harvested = await self.log.earliest({b for ids in batch_ids for b in ids}, "commissioning")
             for i, p in enumerate(prepared):
                 label = f"eventList[{i}]: " if len(prepared) > 1 else ""
                 if p.declares_error:
@@ -182,7 +177,8 @@ class TraceService:
 
     # -- reading and verifying ------------------------------------------------------------------
 
-    async def trail(self, batch: Batch) -> Trail:
+    async def trail(self, batch: Batch, *, stored: bool = False) -> Trail:
+        """The batch's events and their proofs; `stored` reads the proofs' nodes from storage."""
         assert batch.id is not None
         checkpoint = await self.log.latest_checkpoint()
         events = await self.log.events_of_batch(batch.id)
@@ -191,7 +187,7 @@ class TraceService:
         events = [e for e in events if e.seq < checkpoint.size]
         plans = [merkle.inclusion_plan(e.seq, checkpoint.size) for e in events]
         wanted = set().union(*(merkle.keys_of(p) for p in plans)) if plans else set()
-        nodes = await self.log.nodes(wanted)
+        nodes = await (self.log.stored_nodes(wanted) if stored else self.log.nodes(wanted))
         missing = wanted - nodes.keys()
         if missing:
             # A damaged store: serve what there is, so every verifier sees the proof fail.
@@ -210,7 +206,8 @@ class TraceService:
         """The server-side verifier: what the trace page checks, computed from what is stored."""
         from .checkpoints import BadCheckpoint, open_checkpoint
 
-        trail = await self.trail(batch)
+        # Everything from storage, not this node's verified copy in memory: this checks the tables.
+        trail = await self.trail(batch, stored=True)
         failures: list[str] = []
         if trail.checkpoint is None:
             return Verdict(False, 0, ["no signed checkpoint yet"])
@@ -220,7 +217,7 @@ class TraceService:
             return Verdict(False, 0, [f"checkpoint: {exc.message}"])
         if head.origin != self.origin:
             failures.append(f"checkpoint: origin {head.origin!r} is not this log's ({self.origin!r})")
-        leaves = await self.log.nodes((0, e.seq) for e in trail.events)
+        leaves = await self.log.stored_nodes((0, e.seq) for e in trail.events)
         for event, proof in zip(trail.events, trail.proofs):
             step = f"event {event.seq}"
             try:
