@@ -79,7 +79,7 @@ class ShopOverlays:
         if self.redis_url:
             import redis.asyncio as aioredis
 
-            self._redis = aioredis.from_url(self.redis_url)
+            self._redis = aioredis.from_url(self.redis_url, driver_info=None)
             pubsub = self._redis.pubsub()
             await pubsub.subscribe(CHANNEL)
             self._listener = asyncio.ensure_future(self._listen(pubsub))

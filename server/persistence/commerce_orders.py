@@ -388,6 +388,19 @@ async def insert_order(db: Database, s: AsyncSession | AsyncConnection, draft: O
     return Order(int(order_id), draft, state, now, 0, (TimelineEntry(state, now),))
 
 
+_INSERT_ORDERS = insert(_ORDER_TABLE).returning(_ORDER_TABLE.c.id, sort_by_parameter_order=True)
+
+
+async def insert_orders(conn: AsyncConnection, drafts: builtins.list[OrderDraft], *, now: datetime, stock_applied: bool) -> builtins.list[Order]:
+    """Many orders without coupons or group-buys in one multi-row INSERT (a flash claim's winners)."""
+    rows = [order_values(d, now=now, stock_applied=stock_applied) for d in drafts]
+    ids = [int(i) for i in (await conn.execute(_INSERT_ORDERS, rows)).scalars()]
+    at = now.astimezone(UTC)
+    await conn.execute(_INSERT_EVENT, [{"order_id": i, "state": OrderState.PENDING_PAYMENT.value, "at": at, "note": ""} for i in ids])
+    state = OrderState.PENDING_PAYMENT
+    return [Order(i, d, state, now, 0, (TimelineEntry(state, now),)) for i, d in zip(ids, drafts, strict=True)]
+
+
 class SqlOrderPlacement:
     """The embedded mode: units and order in ONE transaction, so either both happen or neither."""
 

@@ -48,30 +48,47 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COALESCE_S = 0.05
+COALESCE_S = 0.05  # the first change after a quiet spell goes out this much later
+BROADCAST_INTERVAL_S = 0.45  # then at most this often per counter or pool while a rush lasts
+CLAIM_BROADCAST_INTERVAL_S = 1.0
 
 
 class Coalescer:
-    """Runs the latest job per key at most once per `delay_s` (the first one after `delay_s`)."""
+    """Runs the latest job per key: the first change after a quiet spell `delay_s` later, then at
+    most once per `interval_s` while changes keep coming.
 
-    def __init__(self, delay_s: float) -> None:
+    A broadcast to a room is one send per viewer (2,000 viewers: 2,000 sends), so during a rush
+    a counter goes out a few times a second, not once per unit taken, and still within 500 ms.
+    """
+
+    def __init__(self, delay_s: float, interval_s: float) -> None:
         self.delay_s = delay_s
+        self.interval_s = interval_s
         self._jobs: dict[Any, Callable[[], Awaitable[None]]] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timers: dict[Any, asyncio.TimerHandle] = {}
+        self._sent: dict[Any, float] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    def add(self, key: Any, job: Callable[[], Awaitable[None]]) -> None:
+    def add(self, key: Any, job: Callable[[], Awaitable[None]], interval_s: float | None = None) -> None:
         self._jobs[key] = job
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.delay_s, self._flush)
+        if key in self._timers:
+            return
+        loop = asyncio.get_running_loop()
+        gap = self.interval_s if interval_s is None else interval_s
+        due = max(loop.time() + self.delay_s, self._sent.get(key, 0.0) + gap)
+        self._timers[key] = loop.call_at(due, self._flush, key)
 
-    def _flush(self) -> None:
-        self._timer = None
-        jobs, self._jobs = self._jobs, {}
-        for job in jobs.values():
-            task = asyncio.ensure_future(self._run(job))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+    def _flush(self, key: Any) -> None:
+        self._timers.pop(key, None)
+        job = self._jobs.pop(key, None)
+        if job is None:
+            return
+        self._sent[key] = asyncio.get_running_loop().time()
+        if len(self._sent) > 10_000:
+            self._sent.clear()
+        task = asyncio.ensure_future(self._run(job))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     @staticmethod
     async def _run(job: Callable[[], Awaitable[None]]) -> None:
@@ -81,9 +98,9 @@ class Coalescer:
             logger.exception("commerce live update failed")
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         self._jobs.clear()
 
 
@@ -96,7 +113,7 @@ class CommerceRealtime:
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
-        self.coalesce = Coalescer(COALESCE_S)
+        self.coalesce = Coalescer(COALESCE_S, BROADCAST_INTERVAL_S)
         self.overlays: ShopOverlays | None = None
         # A crowd arriving at once (a link shared in a group chat) reads the shop once per
         # half second per room; the live events bring whatever changed since.
@@ -138,8 +155,11 @@ class CommerceRealtime:
 
     async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
         rooms = [room_id] if room_id else await self.commerce.sessions.rooms_selling(product_id)
+        # A flash claim's counter is on the video already (the overlay shows it within 500 ms,
+        # rendered once for everyone); the pages get it at most once a second during the rush.
+        interval = CLAIM_BROADCAST_INTERVAL_S if claim_id is not None else None
         for room in rooms:
-            self.coalesce.add(("units", room, product_id, claim_id), functools.partial(self._send_units, room, product_id, claim_id))
+            self.coalesce.add(("units", room, product_id, claim_id), functools.partial(self._send_units, room, product_id, claim_id), interval)
 
     async def _send_units(self, room_id: str, product_id: int, claim_id: int | None) -> None:
         remaining = await self.commerce.remaining(product_id, claim_id)

@@ -76,7 +76,12 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any] | None]]
 
 class Realtime:
     def __init__(self, settings: Settings) -> None:
-        manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        # driver_info=None: no CLIENT SETINFO, for which redis-py re-reads its package metadata on
+        # every new connection (the publish pool grows by hundreds of connections in a rush).
+        manager = (
+            socketio.AsyncRedisManager(settings.redis_url, redis_options={"driver_info": None})
+            if settings.redis_url else None
+        )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=manager,

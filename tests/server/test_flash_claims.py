@@ -101,9 +101,15 @@ async def test_2000_clients_race_for_100_units_and_exactly_100_win(shop: Shop) -
     orders = await c.orders.list(claim_id=claim["id"])
     assert len(orders) == 100 and len({o.user_id for o in orders}) == 100
     assert all(o.total_fen == 100 for o in orders)
-    await c.orders.apply_stock()
-    stored = await c.claims.get(claim["id"])
-    assert stored is not None and stored.remaining == 0
+    # With Redis, units reach SQL in batches (the background applier may hold some right now).
+    for _ in range(100):
+        await c.orders.apply_stock()
+        stored = await c.claims.get(claim["id"])
+        assert stored is not None and stored.remaining >= 0
+        if stored.remaining == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert stored.remaining == 0
     print(f"connect {connected - started:.1f}s, race {raced - connected:.2f}s")
 
 
@@ -174,9 +180,14 @@ async def test_a_crash_between_redis_and_sql_is_reconciled_on_restart(aiohttp_cl
         retry = await second.post(f"/api/flash-claims/{claim['id']}/claim", json=body, headers=await csrf(second, buyer))
         assert retry.status == 200 and (await retry.json())["order"]["id"] == orders[0].id
         assert await c2.remaining(shop.product["id"], claim["id"]) == 9
-        await c2.orders.apply_stock()
-        stored = await c2.claims.get(claim["id"])
-        assert stored is not None and stored.remaining == 9
+        for _ in range(100):
+            await c2.orders.apply_stock()
+            stored = await c2.claims.get(claim["id"])
+            assert stored is not None
+            if stored.remaining == 9:
+                break
+            await asyncio.sleep(0.05)
+        assert stored.remaining == 9
     finally:
         await clear_redis(REDIS_URL, db_url)
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
