@@ -32,7 +32,7 @@ from .commerce_tables import (
     SessionProductRow,
 )
 from .db import Database
-from .rooms import _aware
+from .utc import aware as _aware
 
 
 def _opt(value: datetime | None) -> datetime | None:

@@ -56,7 +56,7 @@ from .commerce_tables import (
     TestProviderRefundRow,
 )
 from .db import Database
-from .rooms import _aware
+from .utc import aware as _aware
 
 logger = logging.getLogger(__name__)
 
