@@ -14,10 +14,12 @@ fan-out and the viewer's own decoding are all inside it.
   chat_server_cpu               the server's CPU seconds per second at that rate
   chat_server_cpu_wait          seconds per second the server was ready to run but waiting for a
                                 core (/proc/<pid>/schedstat): how much of the machine it got
-  chat_msgs_per_s_per_message_emit, chat_batching_gain
-                                the peer: the same load with one emit per message (the batching
-                                window off: FIELDCAST_CHAT_BATCH_MS=0 and _US_PER_VIEWER=0), and
-                                the ratio
+  chat_msgs_per_s_no_window, chat_window_gain
+                                the peer: the same server with the batching window off
+                                (FIELDCAST_CHAT_BATCH_MS=0, _US_PER_VIEWER=0: each emit leaves as
+                                soon as the previous one is out, carrying what came meanwhile), and
+                                the ratio. A literal emit per message is not run: at ~0.1 ms of CPU
+                                per viewer per emit it tops out near 5 messages/s at 2,000 viewers.
 
 The senders' accounts are ordinary viewers; the rate limit is raised for them through the
 settings (it still runs on every message).
@@ -45,7 +47,8 @@ VIEWERS = int(os.environ.get("BENCH_CHAT_VIEWERS", "2000"))
 VIEWER_PROCS = int(os.environ.get("BENCH_CHAT_PROCS", "2"))
 SENDERS = 20
 FANOUT_MESSAGES = 30
-FANOUT_GAP_S = 0.3
+# Longer than the fan-out window at 2,000 viewers (0.5 s): each message finds the room quiet.
+FANOUT_GAP_S = 1.0
 RATES = [int(r) for r in os.environ.get("BENCH_CHAT_RATES", "250,500,750,1000").split(",")]
 LOAD_S = 8.0
 LOAD_SAMPLE_EVERY = 20  # latency from every 20th viewer under load (counts from all of them)
@@ -310,7 +313,7 @@ def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | No
         "FIELDCAST_CHAT_RATE_MESSAGES": "1000000",
         "FIELDCAST_CHAT_RATE_WINDOW_S": "1",
         "FIELDCAST_CHAT_BATCH_MS": str(batch_ms),
-        # The peer (batch_ms 0) also drops the window that grows with the audience.
+        # The peer (batch_ms 0) also drops the part of the window that grows with the audience.
         **({} if batch_ms else {"FIELDCAST_CHAT_BATCH_US_PER_VIEWER": "0"}),
         "FIELDCAST_LOG_LEVEL": "ERROR",
     })
@@ -342,13 +345,13 @@ def main() -> None:
         print(f"chat_load_p99_ms: {best.p99_s * 1000:.0f}")
         print(f"chat_server_cpu: {best.server_cpu:.2f}")
         print(f"chat_server_cpu_wait: {best.server_wait:.2f}")
-    print("  peer: one emit per message", file=sys.stderr)
+    print("  peer: no batching window", file=sys.stderr)
     _, peer_loads = _measure(0, fanout=False)
     peer = _best(peer_loads)
-    print(f"chat_msgs_per_s_per_message_emit: {peer.in_per_s:.0f}" if peer else
-          f"chat_msgs_per_s_per_message_emit: 0  # below {RATES[0]}/s")
+    print(f"chat_msgs_per_s_no_window: {peer.in_per_s:.0f}" if peer else
+          f"chat_msgs_per_s_no_window: 0  # below {RATES[0]}/s")
     if best and peer:
-        print(f"chat_batching_gain: {best.in_per_s / peer.in_per_s:.2f}")
+        print(f"chat_window_gain: {best.in_per_s / peer.in_per_s:.2f}")
 
 
 if __name__ == "__main__":
