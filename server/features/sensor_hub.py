@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..domain.sensors.devices import Device, UnknownDevice, new_device
@@ -22,6 +23,11 @@ MAX_BATCH = 5000
 MAX_POINTS = 360
 
 
+def _resolve(future: asyncio.Future[None], _: object) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class SensorHub:
     def __init__(self, store: SqlSensorStore, raw_retention: timedelta, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
@@ -33,6 +39,8 @@ class SensorHub:
         self.stored = 0
         self.refused = 0
         self._queue: list[Reading] = []
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writing: asyncio.Future[None] | None = None  # the flush under way's
         self._wake = asyncio.Event()
         self._refreshed = 0.0
         self._closing = False
@@ -46,7 +54,7 @@ class SensorHub:
         # The writer is never cancelled mid-transaction: it finishes its flush and stops.
         self._closing = True
         self._wake.set()
-        writer, housekeeping = self._tasks or (None, None)
+        _, housekeeping = self._tasks or (None, None)
         if housekeeping is not None:
             housekeeping.cancel()
         await asyncio.gather(*(t for t in self._tasks if t is not None), return_exceptions=True)
@@ -86,12 +94,23 @@ class SensorHub:
     async def ingest(self, device_id: str, token: str | None, at: datetime | None, values: dict[str, float],
                      *, trusted: bool = False) -> Reading:
         """Check and queue one reading; raises a DomainError (unknown device, bad token, impossible or out of order)."""
-        device = await self.device(device_id)
-        if not trusted:
-            device.check(token)
+        if device_id not in self.devices:
+            await self._refresh()
+        return self.accept(device_id, token, at, values, trusted=trusted)
+
+    def accept(self, device_id: str, token: str | None, at: datetime | None, values: dict[str, float],
+               *, trusted: bool = False) -> Reading:
+        """`ingest` without touching the database: for callers that looked the devices up already
+        (`known`). `committed()` then says when this reading is in the database."""
+        device = self.devices.get(device_id)
+        if device is None:
+            raise UnknownDevice(f"no device {device_id[:40]!r}")
         try:
+            if not trusted:
+                device.check(token)
             last = self.latest.get(device_id)
-            reading = check_reading(device_id, at or self.clock(), values, last.at if last else None, self.clock())
+            now = self.clock()
+            reading = check_reading(device_id, at or now, values, last.at if last else None, now)
         except Exception:
             self.refused += 1
             raise
@@ -100,6 +119,20 @@ class SensorHub:
         if len(self._queue) >= MAX_BATCH or len(self._queue) == 1:
             self._wake.set()
         return reading
+
+    async def known(self, device_ids: set[str]) -> None:
+        """Look again (at most once a second) if any of these devices is not known here yet."""
+        if not device_ids <= self.devices.keys():
+            await self._refresh()
+
+    def committed(self) -> asyncio.Future[None] | None:
+        """Done once every reading accepted so far is committed (None: nothing is waiting).
+
+        Group commit: readings wait at most FLUSH_S and are written in one transaction, and the
+        callers that must answer only after storing (MQTT acks, HTTP replies) wait on this."""
+        if self._queue:
+            return self._done
+        return self._writing
 
     async def _writer(self) -> None:
         while not self._closing:
@@ -115,19 +148,32 @@ class SensorHub:
                 self._wake.set()
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            queue, done = self._queue, self._done
+            self._queue, self._done, self._writing = [], loop.create_future(), done
+            written = 0
             try:
-                await self.store.store(batch)
-            except Exception:
-                self._queue = batch + self._queue  # nothing accepted is lost
+                for i in range(0, len(queue), MAX_BATCH):
+                    batch = queue[i : i + MAX_BATCH]
+                    await self.store.store(batch)
+                    written += len(batch)
+                    self.stored += len(batch)
+                    for listener in self.listeners:
+                        try:
+                            await listener(batch)
+                        except Exception:
+                            logger.exception("sensor listener failed")
+            except BaseException:
+                # Nothing accepted is lost: what was not written goes back to the front, and
+                # whoever waits for it waits on until a later flush writes it.
+                later = self._done
+                self._queue = queue[written:] + self._queue
+                self._done, self._writing = done, None
+                done.add_done_callback(partial(_resolve, later))
                 raise
-            self.stored += len(batch)
-            for listener in self.listeners:
-                try:
-                    await listener(batch)
-                except Exception:
-                    logger.exception("sensor listener failed")
+            self._writing = None
+            done.set_result(None)
 
     async def _housekeeping(self) -> None:
         while True:

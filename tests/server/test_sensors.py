@@ -210,3 +210,42 @@ async def test_the_overlay_refuses_unknown_devices_and_batches(client: Any) -> N
     resp = await client.put("/api/rooms/farm/trace-overlay", json={"batch": {"gtin": GTIN, "lot": LOT}}, headers=auth)
     assert resp.status == 200
     assert (await client.put("/api/rooms/nope/trace-overlay", json={}, headers=auth)).status == 404
+
+
+async def test_an_mqtt_reading_is_acknowledged_only_once_stored(mqtt_client: Any, sqlite_url: str) -> None:
+    import sqlite3
+
+    client = mqtt_client
+    token = await operator_token(client)
+    device = await add_device(client, token, "truck-9")
+    bridge = client.app[MQTT]
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the database cannot take the reading for now
+    try:
+        async with aiomqtt.Client("127.0.0.1", 1883) as c:
+            await c.publish(device["mqtt_topic"], json.dumps({"token": device["token"], "temperature": 2.5,
+                                                              "t": datetime.now(UTC).isoformat()}).encode(), qos=1)
+
+        def received(n: int) -> Any:
+            async def check() -> bool:
+                return bool(bridge.received >= n)
+            return check
+
+        await wait_for(received(1))
+        assert client.app[SENSORS].stored == 0
+        # The connection drops before the reading is stored: not acknowledged, so the broker
+        # sends it again on the resumed session, and the repeat is refused (already accepted).
+        assert bridge.subscriber is not None
+        bridge.subscriber.abort()
+        await wait_for(received(2), timeout=15)
+        assert bridge.refused == 1
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    async def is_stored() -> bool:
+        return await stored(client, "truck-9") == 1
+
+    await wait_for(is_stored, timeout=15)
+    await asyncio.sleep(0.3)
+    assert await stored(client, "truck-9") == 1  # once, not twice
