@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import multiprocessing
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -26,6 +28,7 @@ from ..http.keys import DATABASE, MEDIA, REALTIME, ROOMS, SETTINGS
 from ..http.trace_keys import COLD_CHAIN, MQTT, PHOTOS, SENSORS, TRACE, TRACE_OVERLAY
 from ..integrations import sensor_simulator
 from ..integrations.mqtt_bridge import MqttBridge
+from ..integrations.mqtt_bridge import client_id as mqtt_client_id
 from ..persistence.accounts import server_secret
 from ..persistence.trace_catalog import SqlTraceCatalog
 from ..persistence.trace_coldchain import SqlBatchOrders, SqlColdChainStore
@@ -39,6 +42,7 @@ from .sensor_hub import SensorHub
 from .trace_overlay import TraceOverlay
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SIGNING_KEY_SECRET = "trace-log-ed25519"
 # Which orders hold a batch; tests may put their own BatchOrders here before the app starts.
@@ -61,11 +65,20 @@ async def _trace(app: web.Application) -> AsyncIterator[None]:
     signer = NoteSigner(origin, seed)
     log = SqlTraceLog(db)
     log.start()  # the tree into memory, in the background
-    app[TRACE] = TraceService(SqlTraceCatalog(db), log, signer, origin)
+    # Big EPCIS documents are checked and hashed in a worker process (started at the first one):
+    # off the event loop, and on the other core. Spawned, not forked: this process runs media threads.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    loop = asyncio.get_running_loop()
+
+    async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+        return await loop.run_in_executor(pool, fn, *args)
+
+    app[TRACE] = TraceService(SqlTraceCatalog(db), log, signer, origin, run_blocking=in_worker)
     app[PHOTOS] = SqlPhotoStore(db)
     logger.info("trace log %s (verifier key %s)", origin, signer.verifier_key)
     yield
     await log.close()
+    await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 async def _sensors(app: web.Application) -> AsyncIterator[None]:
@@ -93,7 +106,8 @@ async def _sensors(app: web.Application) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     bridge = None
     if settings.mqtt_url:
-        bridge = MqttBridge(hub, settings.mqtt_url, settings.mqtt_topic_prefix, shared=bool(settings.redis_url))
+        bridge = MqttBridge(hub, settings.mqtt_url, settings.mqtt_topic_prefix, shared=bool(settings.redis_url),
+                            client=mqtt_client_id(settings.mqtt_topic_prefix, settings.port))
         bridge.start()
         app[MQTT] = bridge
     elif any(r.demo_source for r in await app[ROOMS].list()):

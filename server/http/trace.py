@@ -154,7 +154,9 @@ def log_public(request: web.Request) -> dict[str, object]:
 @routes.get("/api/trace/log")
 async def log_info(request: web.Request) -> web.Response:
     info = log_public(request)
-    info["size"] = await request.app[TRACE].log.size()
+    log = request.app[TRACE].log
+    info["size"] = await log.size()
+    info["proofs_from"] = log.state
     return web.json_response(info)
 
 

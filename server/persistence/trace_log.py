@@ -24,7 +24,6 @@ from ..domain.trace.epcis import PreparedEvent
 from ..domain.trace.merkle_tree import MerkleTree, TreeMismatch
 from ..domain.trace.ports import LoggedEvent, Signer
 from .db import Database
-from .utc import aware as _aware
 from .trace_tables import (
     TraceCheckpointRow,
     TraceEventBatchRow,
@@ -32,6 +31,7 @@ from .trace_tables import (
     TraceHeadRow,
     TraceNodeRow,
 )
+from .utc import aware as _aware
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ class SqlTraceLog:
     def start(self) -> None:
         """Load the stored tree in the background: the server serves meanwhile, from the tables."""
         self._loader = asyncio.ensure_future(self.load())
+
+    @property
+    def state(self) -> str:
+        """Where proofs come from: "memory", "loading" (the tables, until loaded) or "damaged" (the tables)."""
+        return "damaged" if self.damaged else "memory" if self.tree is not None else "loading"
 
     async def loaded(self) -> None:
         """Wait until the background load (started by `start`) is over, whatever it found."""

@@ -272,3 +272,20 @@ async def test_writes_are_refused_to_roles_below_the_one_they_need(client: Any, 
         token = await token_for(client, role)
         resp = await client.request(method, path, json={}, headers={"Authorization": f"Bearer {token}"})
         assert resp.status == 403, (role, path)
+
+
+async def test_a_big_document_is_prepared_off_the_event_loop_with_the_same_checks(client: Any) -> None:
+    token = await operator_token(client)
+    await register_batch(client, token)
+    events = journey()[:1] + [step("inspecting", 29 - i / 100, **{"fieldcast:note": f"检查 {i}"}) for i in range(60)]
+    bad = [dict(e) for e in events]
+    bad[40]["eventTime"] = "2024-02-30T02:00:00.000Z"  # no such day
+    resp = await client.post("/api/epcis/capture", json=epcis_document(bad), headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["error"] == "bad_epcis" and "eventList[40]" in body["message"] and "real date" in body["message"]
+    assert await client.app[TRACE].log.size() == 0
+    result = await capture(client, token, events)
+    assert len(result["eventIDs"]) == 61 and result["logIndexes"] == list(range(61))
+    verdict = await (await client.get(f"/api/trace/batches/{GTIN}/{LOT}/verify")).json()
+    assert verdict == {"verified": True, "events": 61, "failures": []}

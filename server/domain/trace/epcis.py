@@ -101,7 +101,21 @@ def events_in(payload: Any) -> tuple[list[Mapping[str, Any]], Any]:
     raise BadEvent("type must be EPCISDocument or an EPCIS event type (ObjectEvent, ...)")
 
 
-def prepare(event: Mapping[str, Any], context: Any, now: datetime) -> PreparedEvent:
+def prepare_all(events: list[Mapping[str, Any]], context: Any, now: datetime) -> list[PreparedEvent]:
+    """Every event of one capture checked and made ready, all or nothing (BadEvent names the event).
+
+    Pure CPU work on plain data, so a big capture can be prepared in a worker process."""
+    record_time = iso(now)
+    prepared: list[PreparedEvent] = []
+    for i, event in enumerate(events):
+        try:
+            prepared.append(prepare(event, context, now, record_time))
+        except BadEvent as exc:
+            raise BadEvent(f"eventList[{i}]: {exc.message}" if len(events) > 1 else exc.message) from exc
+    return prepared
+
+
+def prepare(event: Mapping[str, Any], context: Any, now: datetime, record_time: str | None = None) -> PreparedEvent:
     """Check one captured event and make it ready to log; raises BadEvent saying what is wrong."""
     where = f"{event.get('type', 'event')}"
     kind = event.get("type")
@@ -144,7 +158,7 @@ def prepare(event: Mapping[str, Any], context: Any, now: datetime) -> PreparedEv
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise BadEvent("errorDeclaration.correctiveEventIDs must be a list of event ids")
         corrective = tuple(ids)
-    out = {"@context": merged, **stored, "eventID": event_hash, "recordTime": iso(now)}
+    out = {"@context": merged, **stored, "eventID": event_hash, "recordTime": record_time or iso(now)}
     body = json.dumps(out, ensure_ascii=False, separators=(",", ":"))
     if len(body.encode()) > MAX_EVENT_BYTES:
         raise BadEvent(f"{where}: an event may take at most {MAX_EVENT_BYTES // 1024} KiB")

@@ -39,6 +39,9 @@ _TIME = re.compile(
 )
 
 
+_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
+
+
 class BadEvent(InvalidInput):
     code = "bad_epcis"
 
@@ -98,8 +101,22 @@ def pre_hash(event: Mapping[str, Any], context: Mapping[str, str] | None = None)
     return "".join(out)
 
 
+def _canonical_moment(value: Any) -> datetime | None:
+    """The fast path for what most systems send, UTC with milliseconds (`...T02:00:00.000Z`):
+    the C ISO parser checks the date; anything else takes the general path below."""
+    if isinstance(value, str) and len(value) == 24 and _CANONICAL_TIME.match(value):
+        try:
+            return datetime.fromisoformat(value[:23]).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise BadEvent(f"not a real date/time: {value!r}") from exc
+    return None
+
+
 def utc_moment(value: Any) -> datetime:
     """An xsd:dateTimeStamp as a UTC datetime rounded to milliseconds (the 4th decimal rounds half up)."""
+    canonical = _canonical_moment(value)
+    if canonical is not None:
+        return canonical
     m = _TIME.match(value.strip()) if isinstance(value, str) else None
     if m is None:
         raise BadEvent(f"not a timestamp with a time zone: {str(value)[:60]!r}")
@@ -117,6 +134,8 @@ def utc_moment(value: Any) -> datetime:
 
 def format_time(value: Any) -> str:
     """An xsd:dateTimeStamp in UTC with exactly three decimals."""
+    if _canonical_moment(value) is not None:
+        return str(value)
     t = utc_moment(value)
     return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}."
             f"{t.microsecond // 1000:03d}Z")

@@ -29,6 +29,9 @@ Signer = Callable[[int, bytes], Checkpoint]
 
 
 class TraceLog(Protocol):
+    @property
+    def state(self) -> str:
+        """Where proofs are served from, for operators: "memory", "loading" or "damaged"."""
     async def append(
         self, events: list[PreparedEvent], batch_ids: list[list[int]], sign: Signer
     ) -> tuple[list[LoggedEvent], Checkpoint]:
