@@ -95,7 +95,8 @@ async def test_viewer_panels_are_a_sheet_on_phones_and_a_column_on_desktops(serv
     assert not await phone.is_visible("#chat-panel")
     await phone.click("#tab-chat")
     assert await phone.is_visible("#chat-panel") and not await phone.is_visible("#shop-panel")
-    assert (await phone.locator("#panels").bounding_box())["height"] > 300
+    # The sheet opens with a 0.22 s height transition: wait for it rather than catch it midway.
+    await phone.wait_for_function("document.getElementById('panels').getBoundingClientRect().height > 300", timeout=3000)
     await phone.click("#panels-collapse")
     await phone.wait_for_selector("#chat-panel", state="hidden", timeout=2000)
 
