@@ -289,3 +289,26 @@ async def test_a_big_document_is_prepared_off_the_event_loop_with_the_same_check
     assert len(result["eventIDs"]) == 61 and result["logIndexes"] == list(range(61))
     verdict = await (await client.get(f"/api/trace/batches/{GTIN}/{LOT}/verify")).json()
     assert verdict == {"verified": True, "events": 61, "failures": []}
+
+
+async def test_captures_arriving_together_share_a_transaction_but_succeed_or_fail_alone(client: Any) -> None:
+    import asyncio
+
+    token = await operator_token(client)
+    await register_batch(client, token)
+    await capture(client, token, journey()[:1])  # harvested 30 h ago
+    service = client.app[TRACE]
+    good = [epcis_document([step("inspecting", 29 - i / 100)]) for i in range(12)]
+    early = epcis_document([step("packing", 40)])  # before the harvest: refused
+    repeat = epcis_document([step("storing", 20)])
+    results = await asyncio.gather(*(service.capture(d) for d in [*good, early, repeat, repeat]), return_exceptions=True)
+    assert all(not isinstance(r, BaseException) for r in results[:12]), results
+    assert isinstance(results[12], Exception) and "out of order" in str(results[12])
+    first, second = results[13], results[14]
+    assert first[0].seq == second[0].seq and [first[0].new, second[0].new].count(True) == 1  # type: ignore[index]
+    assert await service.log.size() == 1 + 12 + 1
+    async with client.app[DATABASE].session() as s:
+        checkpoints = (await s.execute(text("SELECT count(*) FROM trace_checkpoints"))).scalar()
+    assert checkpoints is not None and checkpoints <= 3  # the first capture, then the waiting ones together
+    verdict = await (await client.get(f"/api/trace/batches/{GTIN}/{LOT}/verify")).json()
+    assert verdict == {"verified": True, "events": 14, "failures": []}

@@ -37,6 +37,13 @@ class Captured:
 
 
 @dataclass(frozen=True)
+class _Pending:
+    prepared: list[PreparedEvent]
+    batch_ids: list[list[int]]
+    done: asyncio.Future[list[Captured]]
+
+
+@dataclass(frozen=True)
 class Trail:
     """A batch's events with inclusion proofs against one signed checkpoint."""
 
@@ -71,6 +78,7 @@ class TraceService:
         self.clock = clock
         # One append at a time per node; the store serialises nodes (row lock on the head).
         self._append_lock = asyncio.Lock()
+        self._waiting: list[_Pending] = []  # captures checked and waiting to be written
         # Told about newly logged events (sensor links from AssociationEvents), after the append.
         self.listeners: list[Callable[[list[LoggedEvent]], Awaitable[None]]] = []
 
@@ -128,48 +136,96 @@ class TraceService:
                 raise UnknownBatchInEvent(f"{label}no batch {lot!r} of GTIN {gtin} is registered")
             batch_ids.append([known[k] for k in p.batches])
 
+        # Group commit: captures that arrive while one is being written wait for the lock, and the
+        # first of them to get it writes them all in one transaction under one signed checkpoint.
+        # Each is still checked on its own and refused on its own (all or nothing, per capture).
+        mine = _Pending(prepared, batch_ids, asyncio.get_running_loop().create_future())
+        self._waiting.append(mine)
+        new: list[LoggedEvent] = []
         async with self._append_lock:
-            existing = await self.log.find((p.event_hash, p.declares_error) for p in prepared)
-            declared = await self.log.find((p.event_hash, False) for p in prepared if p.declares_error)
-            in_capture = {p.event_hash for p in prepared}
-            # When each batch was harvested: one read for the whole capture, not per event.
-            harvested = await self.log.earliest({b for ids in batch_ids for b in ids}, "commissioning")
-            for i, p in enumerate(prepared):
-                label = f"eventList[{i}]: " if len(prepared) > 1 else ""
-                if p.declares_error:
-                    if (p.event_hash, False) not in declared:
-                        raise UnknownEvent(f"{label}the error declaration names no logged event ({p.event_hash})")
-                    logged_ids = await self.log.find((c, False) for c in p.corrective_ids)
-                    for c in p.corrective_ids:
-                        if (c, False) not in logged_ids and c not in in_capture:
-                            raise UnknownEvent(f"{label}corrective event {c} is neither logged nor in this capture")
-                elif p.biz_step != "commissioning":
-                    self._check_order(p, batch_ids[i], harvested, label)
-            todo = [(p, ids) for p, ids in zip(prepared, batch_ids) if (p.event_hash, p.declares_error) not in existing]
-            seen: set[tuple[str, bool]] = set()
-            unique = []
-            for p, ids in todo:
-                if (p.event_hash, p.declares_error) not in seen:
-                    seen.add((p.event_hash, p.declares_error))
-                    unique.append((p, ids))
-            logged: dict[tuple[str, bool], LoggedEvent] = dict(existing)
-            new: list[LoggedEvent] = []
-            if unique:
-                new, checkpoint = await self.log.append([p for p, _ in unique], [ids for _, ids in unique], self._sign)
-                for event in new:
-                    logged[(event.event_hash, event.declares_error)] = event
-                logger.info("logged %d trace events; tree size %d", len(new), checkpoint.size)
+            if self._waiting:
+                group, self._waiting = self._waiting, []
+                # Shielded: a leader whose request goes away still settles everyone it took.
+                new = await asyncio.shield(self._write(group))
         for listener in self.listeners:
             if new:
                 try:
                     await listener(new)
                 except Exception:
                     logger.exception("trace listener failed")
-        fresh = {(p.event_hash, p.declares_error) for p, _ in unique}
-        return [
-            Captured(p.event_hash, logged[(p.event_hash, p.declares_error)].seq, (p.event_hash, p.declares_error) in fresh)
-            for p in prepared
-        ]
+        return await mine.done
+
+    async def _write(self, group: list[_Pending]) -> list[LoggedEvent]:
+        try:
+            return await self._write_group(group)
+        finally:
+            for c in group:  # settled whatever happened: nobody waits forever
+                if not c.done.done():
+                    c.done.cancel()
+
+    async def _write_group(self, group: list[_Pending]) -> list[LoggedEvent]:
+        try:
+            everything = [p for c in group for p in c.prepared]
+            existing = await self.log.find((p.event_hash, p.declares_error) for p in everything)
+            declared = await self.log.find((p.event_hash, False) for p in everything if p.declares_error)
+            # When each batch was harvested: one read for the whole group, not per event.
+            harvested = await self.log.earliest({b for c in group for ids in c.batch_ids for b in ids}, "commissioning")
+        except Exception as exc:  # noqa: BLE001 (handed to every waiting capture, raised there)
+            for c in group:
+                c.done.set_exception(exc)
+            return []
+        seqs: dict[tuple[str, bool], int] = {key: event.seq for key, event in existing.items()}
+        todo: dict[tuple[str, bool], tuple[PreparedEvent, list[int], _Pending]] = {}
+        accepted: list[_Pending] = []
+        for c in group:
+            try:
+                await self._check(c, declared, harvested, todo)
+            except Exception as exc:  # noqa: BLE001 (refused, or the store failed: raised in this capture only)
+                c.done.set_exception(exc)
+                continue
+            accepted.append(c)
+            for p, ids in zip(c.prepared, c.batch_ids):
+                key = (p.event_hash, p.declares_error)
+                if key not in seqs and key not in todo:
+                    todo[key] = (p, ids, c)
+                if p.biz_step == "commissioning" and not p.declares_error:
+                    for b in ids:  # later captures of the group see this harvest
+                        harvested[b] = min(harvested.get(b, p.event_time), p.event_time)
+        new: list[LoggedEvent] = []
+        if todo:
+            try:
+                new, checkpoint = await self.log.append([p for p, _, _ in todo.values()],
+                                                        [ids for _, ids, _ in todo.values()], self._sign)
+            except Exception as exc:  # noqa: BLE001 (raised in every capture of the transaction)
+                for c in accepted:
+                    c.done.set_exception(exc)
+                return []
+            logger.info("logged %d trace events from %d capture(s); tree size %d", len(new), len(accepted), checkpoint.size)
+            for event in new:
+                seqs[(event.event_hash, event.declares_error)] = event.seq
+        for c in accepted:
+            c.done.set_result([
+                Captured(p.event_hash, seqs[(p.event_hash, p.declares_error)],
+                         todo.get((p.event_hash, p.declares_error), (None, None, None))[2] is c)
+                for p in c.prepared
+            ])
+        return new
+
+    async def _check(self, c: _Pending, declared: dict[tuple[str, bool], LoggedEvent], harvested: dict[int, datetime],
+                     todo: dict[tuple[str, bool], Any]) -> None:
+        """One capture's checks against the log and the captures before it in its group."""
+        in_capture = {p.event_hash for p in c.prepared}
+        for i, p in enumerate(c.prepared):
+            label = f"eventList[{i}]: " if len(c.prepared) > 1 else ""
+            if p.declares_error:
+                if (p.event_hash, False) not in declared and (p.event_hash, False) not in todo:
+                    raise UnknownEvent(f"{label}the error declaration names no logged event ({p.event_hash})")
+                logged_ids = await self.log.find((x, False) for x in p.corrective_ids)
+                for x in p.corrective_ids:
+                    if (x, False) not in logged_ids and x not in in_capture and (x, False) not in todo:
+                        raise UnknownEvent(f"{label}corrective event {x} is neither logged nor in this capture")
+            elif p.biz_step != "commissioning":
+                self._check_order(p, c.batch_ids[i], harvested, label)
 
     @staticmethod
     def _check_order(p: PreparedEvent, batch_ids: list[int], harvest: dict[int, datetime], label: str) -> None:
