@@ -4,7 +4,7 @@ neighbour orders, and buying takes two taps (购买, then 提交订单) without 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from server.app import create_app
 from tests.commerce import HOSTILE, Shop, csrf, key, make_buyers, make_shop, pickup
 from tests.conftest import make_settings
 
-from .test_qa_browser import ARGS, CHROMIUM, PHONE
+from .conftest import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -29,17 +29,6 @@ async def shop(sqlite_url: str, aiohttp_client: Callable[..., Any]) -> Shop:
         "tiers": [{"buyers": 3, "discount_fen": 100}], "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
         status=201)
     return shop
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
 
 
 async def test_community_progress_updates_live_and_buying_takes_two_taps(shop: Shop, browser: Any) -> None:
