@@ -22,7 +22,9 @@ fan-out and the viewer's own decoding are all inside it.
                                 per viewer per emit it tops out near 5 messages/s at 2,000 viewers.
 
 The senders' accounts are ordinary viewers; the rate limit is raised for them through the
-settings (it still runs on every message).
+settings (it still runs on every message). Knobs: BENCH_CHAT_VIEWERS, BENCH_CHAT_PROCS,
+BENCH_CHAT_RATES (offered rates, tried in turn until one is not sustained) and
+BENCH_CHAT_US_PER_VIEWER (the server's fan-out window per viewer).
 """
 
 from __future__ import annotations
@@ -314,7 +316,8 @@ def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | No
         "FIELDCAST_CHAT_RATE_WINDOW_S": "1",
         "FIELDCAST_CHAT_BATCH_MS": str(batch_ms),
         # The peer (batch_ms 0) also drops the part of the window that grows with the audience.
-        **({} if batch_ms else {"FIELDCAST_CHAT_BATCH_US_PER_VIEWER": "0"}),
+        **({"FIELDCAST_CHAT_BATCH_US_PER_VIEWER": os.environ.get("BENCH_CHAT_US_PER_VIEWER", "250")}
+           if batch_ms else {"FIELDCAST_CHAT_BATCH_US_PER_VIEWER": "0"}),
         "FIELDCAST_LOG_LEVEL": "ERROR",
     })
     viewers: Viewers | None = None
