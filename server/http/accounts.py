@@ -13,7 +13,14 @@ from ..domain.accounts.service import SignedIn
 from ..domain.accounts.sessions import csrf_token
 from ..domain.accounts.users import User
 from ..domain.errors import InvalidInput
-from .auth import caller, clear_session_cookie, csrf_for, require_role, require_user, set_session_cookie
+from .auth import (
+    caller,
+    clear_session_cookie,
+    csrf_for,
+    require_role,
+    require_user,
+    set_session_cookie,
+)
 from .body import read_json
 from .keys import ACCOUNTS, SECRET, SETTINGS
 

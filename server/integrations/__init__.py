@@ -1,0 +1,1 @@
+"""Bridges to the outside: payment providers, MQTT sensors, notification senders."""
