@@ -21,11 +21,13 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    """A Chromium browser (tests that define their own `browser` fixture keep theirs)."""
-    playwright = pytest.importorskip("playwright.async_api")
+    """A Chromium browser. No Chromium is a failure, not a skip: `make test` installs it, and the
+    browser tests are the only check that the pages work."""
+    from playwright.async_api import async_playwright
+
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
+        pytest.fail("Chromium is not installed: run `make test` (scripts/setup.sh test installs it)")
+    async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         await b.close()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,17 +30,6 @@ DESKTOP = {"width": 1366, "height": 768}
 async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestServer:
     srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url)))
     return srv
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
 
 
 async def open_page(browser: Any, url: str, *, viewport: dict[str, int] = PHONE, locale: str = "zh-CN") -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,17 @@ from server.http.keys import DATABASE
 from tests.conftest import make_settings
 from tests.helpers import operator_token
 from tests.server.domain.trace.test_event_hash import (
-    EXAMPLE_NS, EXTENSIONS, EXTENSIONS_HASH, PERSISTENT, PERSISTENT_HASH, SENSORS, SENSORS_HASH, SINGLE, SINGLE_HASH,
-    TRANSFORMATION, TRANSFORMATION_HASH,
+    EXAMPLE_NS,
+    EXTENSIONS,
+    EXTENSIONS_HASH,
+    PERSISTENT,
+    PERSISTENT_HASH,
+    SENSORS,
+    SENSORS_HASH,
+    SINGLE,
+    SINGLE_HASH,
+    TRANSFORMATION,
+    TRANSFORMATION_HASH,
 )
 from tests.trace_helpers import GTIN, LOT, capture, journey, register_batch
 
@@ -38,17 +47,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "bench" / "out"
 async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestServer:
     srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url)))
     return srv
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
 
 
 async def seeded(server: TestServer) -> TestClient:
@@ -186,7 +184,7 @@ async def test_browser_event_hash_and_proof_code_agree_with_the_server(server: T
     nodes: dict[merkle.Key, bytes] = {}
     for i in range(n):
         nodes.update(merkle.append(i, {k: nodes[k] for k in merkle.frontier(i)}, [merkle.leaf_hash(data[i])]))
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    b64 = lambda b: base64.b64encode(b).decode()
     inclusion = [
         [m, size, b64(data[m]), [b64(p) for p in merkle.assemble(merkle.inclusion_plan(m, size), nodes)], b64(merkle.root_from(size, nodes))]
         for size in range(1, n + 1) for m in range(size)
