@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
 from tests.helpers import add_room
 
-from .test_pages_browser import CHROMIUM, PHONE, open_page
+from .test_pages_browser import PHONE, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -29,21 +29,6 @@ async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestSer
     return srv
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright = pytest.importorskip("playwright.async_api")
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required",
-        ])
-        yield b
-        await b.close()
 
 
 async def staff_socket(server: TestServer, aiohttp_client: Callable[..., Any]) -> socketio.AsyncClient:

@@ -45,10 +45,11 @@ async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestSer
 async def browser(aiohttp_client: Callable[..., Any]) -> AsyncIterator[Any]:
     # Asks for aiohttp_client first so Chromium closes before the test clients do: closing a
     # TestClient stops the server, which would otherwise wait out the pages' open websockets.
-    playwright = pytest.importorskip("playwright.async_api")
+    from playwright.async_api import async_playwright
+
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    async with playwright.async_playwright() as pw:
+        pytest.fail("Chromium is not installed: run `make test` (scripts/setup.sh test installs it)")
+    async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         await b.close()
