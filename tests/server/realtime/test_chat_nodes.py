@@ -35,7 +35,7 @@ async def redis_up() -> None:
     try:
         await client.ping()
     except OSError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
     finally:
         await client.aclose()
 
