@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 # A CJK font for the overlays (the picture is Chinese first). PyAV, aiortc and OpenCV wheels carry
 # their own FFmpeg/libvpx/opus, so no ffmpeg package is needed at run time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-noto-color-emoji \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 fieldcast && mkdir /data && chown fieldcast /data

@@ -8,6 +8,7 @@ what="${1:-demo}"
 
 need=()
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need+=(fonts-noto-color-emoji)
 if [ "$what" = test ]; then
   command -v ffmpeg >/dev/null || need+=(ffmpeg)
   command -v chromium >/dev/null || need+=(chromium)
