@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-import socketio
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -24,7 +23,7 @@ from ..domain.accounts.roles import Role, role_allows
 from ..domain.errors import DomainError
 from ..http.auth import bearer, client_ip, resolve_caller
 from ..http.keys import ROOMS
-from . import events
+from . import events, wire
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +78,13 @@ class Realtime:
         # driver_info=None: no CLIENT SETINFO, for which redis-py re-reads its package metadata on
         # every new connection (the publish pool grows by hundreds of connections in a rush).
         manager = (
-            socketio.AsyncRedisManager(settings.redis_url, redis_options={"driver_info": None})
-            if settings.redis_url else None
+            wire.RedisFanout(settings.redis_url, json=wire.OrJson, redis_options={"driver_info": None})
+            if settings.redis_url else wire.LocalFanout()
         )
-        self.sio = socketio.AsyncServer(
+        self.sio = wire.Server(
             async_mode="aiohttp",
             client_manager=manager,
+            json=wire.OrJson,
             max_http_buffer_size=64 * 1024,
         )
         self.app: web.Application | None = None
