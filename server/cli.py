@@ -17,6 +17,7 @@ from .domain.accounts.roles import Role
 from .domain.accounts.tokens import ApiToken, hash_secret, new_secret
 from .domain.errors import DomainError
 from .domain.rooms import Orientation, new_room, rotate_stream_key
+from .gc_tuning import tune_gc
 from .logs import configure_logging
 from .persistence.db import Database
 from .persistence.rooms import SqlRoomRepository
@@ -36,6 +37,7 @@ def _serve(settings: Settings, banner: list[str] | None = None) -> None:
             print(line, flush=True)
 
     app.on_startup.append(_print_banner)
+    tune_gc(app)
     # Open Socket.IO websockets would otherwise hold a Ctrl-C for a minute.
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3)
 
