@@ -1,8 +1,11 @@
 """Chat fan-out: one room, 2,000 Socket.IO viewers, one server node.
 
-A real server runs in a child process (SQLite, like the embedded default). The viewers are real
-python-socketio clients (websocket transport) in VIEWER_PROCS worker processes, one event loop
-each; the senders are signed-in accounts in this process. Every message carries its send time
+A real server runs in a child process (SQLite, like the embedded default). The viewers are
+separate Socket.IO connections (each its own websocket, Engine.IO session and namespace connection)
+from bench/sio_lite.py, a lean client, in VIEWER_PROCS worker processes, one event loop each: on a
+2-core machine the viewers share the cores with the server, and a full python-socketio client per
+viewer spent more CPU receiving than the server spent sending. The senders are python-socketio
+clients of signed-in accounts in this process. Every message carries its send time
 (time.monotonic is CLOCK_MONOTONIC, one clock for all processes on the machine), and a viewer's
 latency is the moment its handler runs minus that: the server's checks, the database commit, the
 fan-out and the viewer's own decoding are all inside it.
@@ -43,6 +46,7 @@ import psutil
 import socketio
 
 from .server_proc import ServerProcess, start_server
+from .sio_lite import LiteClient
 
 ROOM = "bench"
 VIEWERS = int(os.environ.get("BENCH_CHAT_VIEWERS", "2000"))
@@ -91,8 +95,8 @@ async def _viewers(conn: Connection, base: str, count: int) -> None:
     sample = [1]
 
     def handler(i: int) -> Any:
-        def on_messages(data: dict[str, Any]) -> None:
-            now = time.monotonic()
+        def on_messages(data: dict[str, Any], now: float) -> None:
+            # `now` is the loop's clock: time.monotonic, the senders' clock.
             messages = data["messages"]
             counts[i] += len(messages)
             if i % sample[0] == 0:
@@ -103,15 +107,15 @@ async def _viewers(conn: Connection, base: str, count: int) -> None:
         return on_messages
 
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-    clients: list[socketio.AsyncClient] = []
+    clients: list[LiteClient] = []
 
     async def connect(i: int) -> None:
-        sio = socketio.AsyncClient(http_session=http, reconnection=False)
-        sio.on("chat:messages", handler(i))
-        await sio.connect(base, transports=["websocket"])
-        reply = await sio.call("chat:join", {"room": ROOM}, timeout=60)
+        client = LiteClient(http, base)
+        client.handlers["chat:messages"] = handler(i)
+        await client.connect()
+        reply = await client.call("chat:join", {"room": ROOM}, timeout=60)
         assert reply.get("ok"), reply
-        clients.append(sio)
+        clients.append(client)
 
     started = time.monotonic()
     for first in range(0, count, CONNECT_BATCH):
@@ -132,7 +136,7 @@ async def _viewers(conn: Connection, base: str, count: int) -> None:
             t = me.cpu_times()
             conn.send(("report", list(counts), list(latencies), t.user + t.system))
         elif command[0] == "stop":
-            await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
             await http.close()
             conn.send(("stopped",))
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ class ServerProcess:
     env: dict[str, str]
 
     def stop(self) -> None:
-        self.proc.terminate()
+        self.proc.send_signal(signal.SIGINT if os.environ.get("BENCH_PYSPY") else signal.SIGTERM)
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -67,7 +68,11 @@ def start_server(
     env = _env(tmp / "bench.db", port)
     env.update(settings or {})
     keys = {room_id: create_room(env, room_id, *extra) for room_id, extra in rooms}
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env)
+    command = [sys.executable, "-m", "server", "serve"]
+    if profile := os.environ.get("BENCH_PYSPY"):
+        # A flame graph of the server for the whole run (py-spy must be installed).
+        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", profile, "--", *command]
+    proc = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

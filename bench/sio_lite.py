@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import orjson
 
 
 class LiteClient:
@@ -73,12 +73,12 @@ class LiteClient:
                 digits, body = digits + body[0], body[1:]
             fut = self._acks.pop(int(digits), None)
             if fut is not None and not fut.done():
-                args = json.loads(body)
+                args = orjson.loads(body)
                 fut.set_result(args[0] if args else None)
         elif kind == "2":
             while body and body[0].isdigit():
                 body = body[1:]
-            name, *args = json.loads(body)
+            name, *args = orjson.loads(body)
             handler = self.handlers.get(name)
             if handler is not None:
                 handler(args[0] if args else None, at)
@@ -88,7 +88,7 @@ class LiteClient:
         ack = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._acks[ack] = fut
-        await self.ws.send_str(f"42{ack}" + json.dumps([event, data], ensure_ascii=False, separators=(",", ":")))
+        await self.ws.send_str(f"42{ack}" + orjson.dumps([event, data]).decode())
         return await asyncio.wait_for(fut, timeout)
 
     async def close(self) -> None:
