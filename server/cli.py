@@ -38,8 +38,21 @@ def _serve(settings: Settings, banner: list[str] | None = None) -> None:
 
     app.on_startup.append(_print_banner)
     tune_gc(app)
+    loop = _event_loop(settings)
+    logger.info("event loop: %s", type(loop).__module__.split(".")[0])
     # Open Socket.IO websockets would otherwise hold a Ctrl-C for a minute.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3, loop=loop)
+
+
+def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    if settings.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:  # not built for this platform: the standard loop does the same work
+            logger.warning("uvloop is not installed: using the standard asyncio loop")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 async def _ensure_demo_room(settings: Settings) -> str:

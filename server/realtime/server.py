@@ -85,6 +85,7 @@ class Realtime:
             async_mode="aiohttp",
             client_manager=manager,
             json=wire.OrJson,
+            serializer=wire.TextPacket,
             max_http_buffer_size=64 * 1024,
         )
         self.app: web.Application | None = None

@@ -9,11 +9,12 @@ Any order not yet departed can be cancelled; paid orders can be refunded in part
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from .errors import BadTransition
 from .pricing import PriceLine
@@ -134,4 +135,4 @@ def can_transition(current: OrderState, to: OrderState) -> bool:
 
 def request_fingerprint(fields: dict[str, Any]) -> str:
     """What makes two requests "the same" for an idempotency key: their content, canonically."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
