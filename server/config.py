@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     # A room's chat goes out at most once per window, all messages of the window in one emit: a
     # quiet room's message leaves at once, a busy room costs one fan-out per window, not per message.
     # The window is chat_batch_ms, or chat_batch_us_per_viewer for each viewer in the room if longer
-    # (an emit costs about 0.1 ms of CPU per viewer; see server/realtime/chat_fanout.py).
+    # (an emit is one prepared frame written to each viewer; see server/realtime/chat_fanout.py).
     chat_batch_ms: int = Field(default=100, ge=0, le=2000)
-    chat_batch_us_per_viewer: int = Field(default=250, ge=0, le=5000)
+    chat_batch_us_per_viewer: int = Field(default=50, ge=0, le=5000)
     # How long each node trusts its copy of a room's bans, slow mode and word list (other nodes'
     # changes show up within this; this node's own at once).
     chat_state_ttl_s: float = Field(default=1.0, ge=0)

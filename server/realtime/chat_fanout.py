@@ -1,12 +1,12 @@
 """Sends each room's chat to everyone in it: one emit per window, carrying every message of it.
 
-An emit to a Socket.IO room costs a send per connected client, whatever it carries: measured here,
-about 0.1 ms of CPU per viewer (python-socketio's task per recipient, engine.io's writer, the
-websocket frame), so 20 ms for 200 viewers and 200 ms for 2,000. One emit per message would be
-1,000,000 socket writes a second for 500 messages/s to 2,000 viewers. So a room gets at most one
-emit per window, and the window grows with the room: `window_s`, or `per_viewer_s` for each viewer
-in it on this node if that is longer (0.25 ms each by default: 500 ms for 2,000 viewers, which keeps
-a busy room's fan-out near 40% of a core however fast people type). A quiet room's message is not
+An emit to a Socket.IO room is one websocket frame, built once and written to every connected
+client (server/realtime/wire.py): the encoding is paid once, the writes (a send() each, and the
+bytes) once per viewer. One emit per message would be 1,000,000 socket writes a second for 500
+messages/s to 2,000 viewers, and a frame header, a Socket.IO envelope and a wake-up of every viewer's
+page per message. So a room gets at most one emit per window, and the window grows with the room:
+`window_s`, or `per_viewer_s` for each viewer in it on this node if that is longer (50 us each by
+default: 100 ms, the minimum, up to 2,000 viewers; 500 ms at 10,000). A quiet room's message is not
 held back: it leaves on the next loop turn. While an emit is still being written out, new messages
 wait and go together in the next one, so a slow fan-out grows the batches, not a queue of emits.
 """
