@@ -150,7 +150,8 @@ class CommerceRealtime:
     # -- the CommerceEvents port ----------------------------------------------------------------
 
     async def order_changed(self, order: Order) -> None:
-        payload = ev.OrderStatus(**order_public(order).model_dump()).model_dump(mode="json")
+        # OrderStatus is OrderPublic by another name: dumped as is, not validated a second time.
+        payload = order_public(order).model_dump(mode="json")
         await self.sio.emit(ev.ORDER_STATUS, payload, room=user_room(order.user_id))
 
     async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
