@@ -71,7 +71,13 @@ def text_frame(text: str) -> bytes:
 
 
 class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
-    """Engine.IO's aiohttp websocket, uncompressed, and known to its socket for direct writes."""
+    """Engine.IO's aiohttp websocket, uncompressed, and known to its socket for direct writes.
+
+    Engine.IO's writer task takes packets off the socket's queue and then writes them; a frame
+    written directly in between would overtake them. So the socket counts the packets its writer
+    has taken and not yet written (`fc_holding`): counted inside the queue's get, the moment a
+    packet leaves the queue, and uncounted here once written.
+    """
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         request = environ["aiohttp.request"]
@@ -80,10 +86,37 @@ class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         self.environ = environ
         socket = getattr(self.handler, "__self__", None)
         if socket is not None:
+            _track(socket)
             socket.fc_ws = self._sock
             socket.fc_transport = request.transport
+        self.socket = socket
         await self.handler(self)
         return self._sock
+
+    async def send(self, message: str | bytes) -> None:
+        await super().send(message)
+        socket = self.socket
+        if socket is not None and socket.fc_holding > 0:
+            socket.fc_holding -= 1
+
+
+def _track(socket: Any) -> None:
+    """Counts packets taken off the socket's queue for the websocket writer (see _WebSocket).
+
+    asyncio.Queue.get takes its item through get_nowait, so counting there counts every packet
+    the moment it leaves the queue, whichever way it was asked for.
+    """
+    queue = socket.queue
+    get_nowait = queue.get_nowait
+    socket.fc_holding = 0
+
+    def counted_get_nowait() -> Any:
+        item = get_nowait()
+        if socket.upgraded:  # before the upgrade, packets leave by HTTP long-polling
+            socket.fc_holding += 1
+        return item
+
+    queue.get_nowait = counted_get_nowait
 
 
 def _direct(socket: Any) -> Any:
@@ -93,10 +126,11 @@ def _direct(socket: Any) -> Any:
         return None
     transport = socket.fc_transport
     if (
-        ws.closed
+        socket.fc_holding
+        or not socket.queue.empty()
+        or ws.closed
         or transport is None
         or transport.is_closing()
-        or not socket.queue.empty()
         or transport.get_write_buffer_size() > BACKED_UP_BYTES
     ):
         return None
