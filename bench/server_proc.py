@@ -43,6 +43,8 @@ def _env(db: Path, port: int) -> dict[str, str]:
         FIELDCAST_HOST="127.0.0.1",
         FIELDCAST_ICE_INCLUDE_LOOPBACK="true",
         FIELDCAST_LOG_LEVEL="WARNING",
+        # The server's event loop (uvloop unless BENCH_EVENT_LOOP=asyncio), to compare the two.
+        FIELDCAST_EVENT_LOOP=os.environ.get("BENCH_EVENT_LOOP", "uvloop"),
     )
     return env
 
