@@ -141,7 +141,8 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.async_mode == "aiohttp":
-            self._async = {**self._async, "websocket": _WebSocket}
+            drivers: dict[str, Any] = self._async  # type: ignore[has-type]
+            self._async = {**drivers, "websocket": _WebSocket}
 
     def write_frame(self, eio_sid: str, frame: bytes) -> bool:
         """Writes a prepared frame to this client now if nothing is ahead of it; False if not."""
@@ -181,11 +182,13 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
     ) -> None:
         room = to or room
         if callback is not None or namespace not in self.rooms:
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+            return
         args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
         encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
         if isinstance(encoded, list):  # binary attachments: Engine.IO's path
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+            return
         pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         frame = text_frame(pkt.encode())
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
@@ -196,7 +199,6 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
                 queued.append(eio_sid)
         if queued:
             await asyncio.gather(*(self.server._send_eio_packet(eio_sid, pkt) for eio_sid in queued))
-        return None
 
 
 class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc]
@@ -223,7 +225,8 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
             error: Exception | None = None
             for _ in range(2):
                 try:
-                    if not self.connected:
+                    connected: bool = self.connected  # type: ignore[has-type]
+                    if not connected:
                         self._redis_connect()
                     async with self.redis.pipeline(transaction=False) as pipe:
                         for message, _future in batch:
