@@ -7,6 +7,9 @@ class DomainError(Exception):
     """A request the domain refuses. `code` is stable and machine-readable."""
 
     code = "domain_error"
+    # An ordinary outcome rather than a mistake (the last unit went a moment ago): logged at INFO,
+    # so a flash sale's thousand "sold out" answers do not bury the warnings.
+    expected = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -50,7 +50,8 @@ async def error_middleware(
         return await handler(request)
     except (DomainError, StreamError) as exc:
         status = status_for(exc)
-        logger.warning(
+        logger.log(
+            logging.INFO if getattr(exc, "expected", False) else logging.WARNING,
             "%s %s refused: %s", request.method, request.path, exc.message,
             extra={"status": status, "error": exc.code},
         )

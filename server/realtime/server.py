@@ -153,7 +153,10 @@ class Realtime:
                 try:
                     return await fn(client, body)  # type: ignore[arg-type]
                 except DomainError as exc:
-                    logger.warning("%s refused: %s", event, exc.message, extra={"sid": sid, "user": client.label, "error": exc.code})
+                    logger.log(
+                        logging.INFO if exc.expected else logging.WARNING,
+                        "%s refused: %s", event, exc.message, extra={"sid": sid, "user": client.label, "error": exc.code},
+                    )
                     return events.error_reply(exc.code, exc.message)
 
             self.sio.on(event, handle)

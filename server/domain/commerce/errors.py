@@ -53,6 +53,7 @@ class CommunityRequired(InvalidInput):
 
 class SoldOut(Conflict):
     code = "sold_out"
+    expected = True
 
 
 class ClaimNotOpen(InvalidInput):
