@@ -10,7 +10,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +94,10 @@ def order_values(draft: OrderDraft, *, now: datetime, stock_applied: bool) -> di
         "session_id": draft.session_id, "room_id": draft.room_id, "product_id": draft.product_id,
         "product_name_zh": draft.product_name_zh, "product_name_en": draft.product_name_en, "quantity": draft.quantity,
         "unit_base_fen": draft.unit_base_fen, "unit_price_fen": draft.unit_price_fen, "total_fen": draft.total_fen,
-        "lines": [asdict(line) for line in draft.lines], "fulfilment": draft.fulfilment.value,
+        "lines": [
+            {"kind": line.kind, "label_zh": line.label_zh, "label_en": line.label_en, "amount_fen": line.amount_fen}
+            for line in draft.lines
+        ], "fulfilment": draft.fulfilment.value,
         "community_id": draft.community_id, "pickup_point_id": draft.pickup_point_id,
         "delivery_address": draft.delivery_address, "contact_name": draft.contact_name,
         "contact_phone": draft.contact_phone, "payment_method": draft.payment_method.value,
@@ -334,10 +336,13 @@ class SqlOrders:
                 await s.execute(update(ProductRow).where(col(ProductRow.id) == pid).values(stock=col(ProductRow.stock) - n))
             for cid, n in by_claim.items():
                 await s.execute(update(FlashClaimRow).where(col(FlashClaimRow.id) == cid).values(remaining=col(FlashClaimRow.remaining) - n))
-            for (cid, uid), n in takes.items():
-                stmt = upsert(self.db, ClaimTakeRow).values(claim_id=cid, user_id=uid, taken=n)
-                await s.execute(stmt.on_conflict_do_update(
-                    index_elements=["claim_id", "user_id"], set_={"taken": ClaimTakeRow.__table__.c.taken + n}))  # type: ignore[attr-defined]
+            if takes:
+                # One statement for every buyer of the batch (executemany), not one each.
+                stmt = upsert(self.db, ClaimTakeRow)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["claim_id", "user_id"],
+                    set_={"taken": ClaimTakeRow.__table__.c.taken + stmt.excluded.taken})  # type: ignore[attr-defined]
+                await s.execute(stmt, [{"claim_id": cid, "user_id": uid, "taken": n} for (cid, uid), n in takes.items()])
             await s.execute(update(OrderRow).where(col(OrderRow.id).in_([r.id for r in rows])).values(stock_applied=True))
             return len(rows)
 

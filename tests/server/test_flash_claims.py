@@ -16,9 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlmodel import col, select
 
 from bench.sio_lite import LiteClient, connect_crowd
 from server.app import create_app
+from server.persistence.commerce_tables import ClaimTakeRow
 from tests.commerce import (
     Buyer,
     Shop,
@@ -110,6 +112,11 @@ async def test_2000_clients_race_for_100_units_and_exactly_100_win(shop: Shop) -
             break
         await asyncio.sleep(0.05)
     assert stored.remaining == 0
+    # Each winner's take is recorded once (the per-buyer limit's record in SQL).
+    async with c.orders.db.session() as s:
+        takes = (await s.execute(select(ClaimTakeRow).where(col(ClaimTakeRow.claim_id) == claim["id"]))).scalars().all()
+    assert sorted(t.user_id for t in takes) == sorted(o.user_id for o in orders)
+    assert {t.taken for t in takes} == {1}
     print(f"connect {connected - started:.1f}s, race {raced - connected:.2f}s")
 
 
