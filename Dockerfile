@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     FIELDCAST_HOST=0.0.0.0 FIELDCAST_PORT=8080 \
     FIELDCAST_DATABASE_URL=sqlite:////data/fieldcast.db FIELDCAST_MEDIA_DIR=/data/media
 
-# A CJK font for the overlays (the picture is Chinese first). PyAV, aiortc and OpenCV wheels carry
+# A CJK font and colour emoji for the overlays (the picture is Chinese first). PyAV, aiortc and OpenCV wheels carry
 # their own FFmpeg/libvpx/opus, so no ffmpeg package is needed at run time.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-noto-color-emoji \
