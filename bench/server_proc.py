@@ -73,7 +73,10 @@ def start_server(
     command = [sys.executable, "-m", "server", "serve"]
     if profile := os.environ.get("BENCH_PYSPY"):
         # A flame graph of the server for the whole run (py-spy must be installed).
-        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", profile, "--", *command]
+        spy = Path(sys.executable).with_name("py-spy")
+        if not spy.exists():
+            raise SystemExit("BENCH_PYSPY needs py-spy in the venv: .venv/bin/pip install py-spy")
+        command = [str(spy), "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", profile, "--", *command]
     proc = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
