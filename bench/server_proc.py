@@ -72,11 +72,11 @@ def start_server(
     keys = {room_id: create_room(env, room_id, *extra) for room_id, extra in rooms}
     command = [sys.executable, "-m", "server", "serve"]
     if profile := os.environ.get("BENCH_PYSPY"):
-        # A flame graph of the server for the whole run (py-spy must be installed).
+        # The server's stacks for the whole run, collapsed (flamegraph.pl input), 100 samples a second.
         spy = Path(sys.executable).with_name("py-spy")
         if not spy.exists():
             raise SystemExit("BENCH_PYSPY needs py-spy in the venv: .venv/bin/pip install py-spy")
-        command = [str(spy), "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", profile, "--", *command]
+        command = [str(spy), "record", "-r", "100", "-f", "raw", "-o", profile, "--", *command]
     proc = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
