@@ -36,9 +36,7 @@ IDEMPOTENCY_TTL_S = 7 * 86400
 STALE_RESERVATION_S = 10.0
 SOLD_OUT_MEMORY_S = 0.5
 WRITE_BATCH = 500
-
-
-BATCH_CALLS = 256
+BATCH_CALLS = 256  # reservations per Redis pipeline
 
 
 def _text(value: bytes | str) -> str:

@@ -76,7 +76,7 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any] | None]]
 class Realtime:
     def __init__(self, settings: Settings) -> None:
         # driver_info=None: no CLIENT SETINFO, for which redis-py re-reads its package metadata on
-        # every new connection (the publish pool grows by hundreds of connections in a rush).
+        # every new connection.
         manager = (
             wire.RedisFanout(settings.redis_url, json=wire.OrJson, redis_options={"driver_info": None})
             if settings.redis_url else wire.LocalFanout()
