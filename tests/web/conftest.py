@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,12 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+async def browser(aiohttp_client: Callable[..., Any]) -> AsyncIterator[Any]:
     """A Chromium browser. No Chromium is a failure, not a skip: `make test` installs it, and the
-    browser tests are the only check that the pages work."""
+    browser tests are the only check that the pages work.
+
+    Asks for aiohttp_client first so Chromium closes before the test clients do: closing a
+    TestClient stops the server, which would otherwise wait out the pages' open websockets."""
     from playwright.async_api import async_playwright
 
     if not Path(CHROMIUM).exists():

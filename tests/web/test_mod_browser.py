@@ -8,9 +8,7 @@ told they need the moderator role, and the events behind it refuse them too.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +18,12 @@ from server.app import create_app
 from tests.conftest import make_settings
 from tests.web.mod_world import HOSTILE, PASSWORD, Person, World, build_world
 
+from .conftest import PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
 READY = "window.fieldcastMod && window.fieldcastMod.state === 'ready'"
 # Anything that ran injected markup would call alert (or open a dialog): count those calls.
 NO_SCRIPT = "window.__alerts = 0; window.alert = () => { window.__alerts += 1; };"
@@ -39,20 +33,6 @@ NO_SCRIPT = "window.__alerts = 0; window.alert = () => { window.__alerts += 1; }
 async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestServer:
     srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url)))
     return srv
-
-
-@pytest.fixture
-async def browser(aiohttp_client: Callable[..., Any]) -> AsyncIterator[Any]:
-    # Asks for aiohttp_client first so Chromium closes before the test clients do: closing a
-    # TestClient stops the server, which would otherwise wait out the pages' open websockets.
-    from playwright.async_api import async_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: run `make test` (scripts/setup.sh test installs it)")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ its own session cookie, driving the same events the console sends.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,15 +20,10 @@ from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
 from tests.helpers import add_room
 
+from .conftest import PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-PHONE = {"width": 390, "height": 844}
 HOSTILE = "<img src=x onerror=alert(1)>番茄什么时候发货？"
 ANSWER = "今天下单明天顺丰冷链发出 <b>坏果包赔</b> 🍅"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,10 @@ from tests.server.domain.trace.test_event_hash import (
 )
 from tests.trace_helpers import GTIN, LOT, capture, journey, register_batch
 
+from .conftest import PHONE
+
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parents[2] / "bench" / "out"
 
 
