@@ -50,6 +50,21 @@ const PATHS = {
   bag: ['M5.5 7.5h13l-1 12.5h-11z', 'M9 7.5a3 3 0 0 1 6 0'],
 };
 
+// A segmented filter control (one toggle button per filter); the panel paints labels and state.
+export function segmented(filters, idPrefix, onPick) {
+  const seg = el('div', 'seg');
+  seg.setAttribute('role', 'group');
+  const buttons = {};
+  for (const f of filters) {
+    const b = button('seg-btn', '');
+    b.id = `${idPrefix}-${f}`;
+    b.addEventListener('click', () => onPick(f));
+    buttons[f] = b;
+    seg.append(b);
+  }
+  return { seg, buttons };
+}
+
 export function icon(name, cls = 'icon') {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');

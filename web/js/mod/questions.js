@@ -4,7 +4,7 @@
 // Events: server/realtime/qa_events.py.
 
 import { t } from '../i18n.js';
-import { button, el, icon, placeInOrder, refusal, timeEl, toast, typingIn, userText } from './dom.js';
+import { button, el, icon, placeInOrder, refusal, segmented, timeEl, toast, typingIn, userText } from './dom.js';
 
 const ANSWER_MAX = 1000;
 const FILTERS = ['open', 'answered', 'hidden'];
@@ -26,16 +26,7 @@ export function mountQuestions(panel, ctx) {
 
   // ---- skeleton
   const bar = el('div', 'panel-tools');
-  const seg = el('div', 'seg');
-  seg.setAttribute('role', 'group');
-  const segButtons = {};
-  for (const f of FILTERS) {
-    const b = button('seg-btn', '');
-    b.id = `qa-filter-${f}`;
-    b.addEventListener('click', () => { filter = f; paint(); });
-    segButtons[f] = b;
-    seg.append(b);
-  }
+  const { seg, buttons: segButtons } = segmented(FILTERS, 'qa-filter', (f) => { filter = f; paint(); });
   bar.append(seg);
 
   const pinBox = el('section', 'pinned');

@@ -5,7 +5,7 @@
 
 import { t } from '../i18n.js';
 import { confirmAction, showPhoto } from './dialog.js';
-import { button, el, icon, refusal, timeEl, toast, userText } from './dom.js';
+import { button, el, icon, refusal, segmented, timeEl, toast, userText } from './dom.js';
 
 const FILTERS = ['pending', 'approved', 'rejected'];
 const REASON_MAX = 200;
@@ -17,16 +17,7 @@ export function mountReviews(panel, ctx) {
   let available = true;
 
   const bar = el('div', 'panel-tools');
-  const seg = el('div', 'seg');
-  seg.setAttribute('role', 'group');
-  const segButtons = {};
-  for (const f of FILTERS) {
-    const b = button('seg-btn', '');
-    b.id = `rv-filter-${f}`;
-    b.addEventListener('click', () => { filter = f; paint(); if (f !== 'pending') load(f); });
-    segButtons[f] = b;
-    seg.append(b);
-  }
+  const { seg, buttons: segButtons } = segmented(FILTERS, 'rv-filter', (f) => { filter = f; paint(); if (f !== 'pending') load(f); });
   bar.append(seg);
   const list = el('div', 'rv-list');
   list.id = 'rv-list';
