@@ -174,14 +174,18 @@ def _object_event(uri: str, moment: datetime) -> dict[str, Any]:
     }
 
 
+def _bench_batch(server: Server) -> tuple[str, datetime]:
+    """One product and batch to log events against: the batch's URI, and a start time for them."""
+    server.call("POST", "/api/trace/products", {"gtin": gtin_for(1), "name": "高山有机番茄"})
+    server.call("POST", "/api/trace/batches", {"gtin": gtin_for(1), "lot": "BENCH-1", "farm": "青禾农场"})
+    return f"https://id.gs1.org/01/{gtin_for(1)}/10/BENCH-1", datetime.now(UTC) - timedelta(days=2)
+
+
 def log_append_per_s(documents: int = 200, per_document: int = 100, workers: int = 4) -> float:
     """Events appended a second when integrators capture EPCIS documents of `per_document` events."""
     server = Server().start()
     try:
-        server.call("POST", "/api/trace/products", {"gtin": gtin_for(1), "name": "高山有机番茄"})
-        server.call("POST", "/api/trace/batches", {"gtin": gtin_for(1), "lot": "BENCH-1", "farm": "青禾农场"})
-        uri = f"https://id.gs1.org/01/{gtin_for(1)}/10/BENCH-1"
-        base = datetime.now(UTC) - timedelta(days=2)
+        uri, base = _bench_batch(server)
         bodies = []
         for d in range(documents + 1):
             events = [_object_event(uri, base + timedelta(milliseconds=d * per_document + i)) for i in range(per_document)]
@@ -201,10 +205,7 @@ def log_append_single_event_per_s(events: int = 3000, workers: int = 16) -> floa
     """Events appended a second when each event is its own request."""
     server = Server().start()
     try:
-        server.call("POST", "/api/trace/products", {"gtin": gtin_for(1), "name": "高山有机番茄"})
-        server.call("POST", "/api/trace/batches", {"gtin": gtin_for(1), "lot": "BENCH-1", "farm": "青禾农场"})
-        uri = f"https://id.gs1.org/01/{gtin_for(1)}/10/BENCH-1"
-        base = datetime.now(UTC) - timedelta(days=2)
+        uri, base = _bench_batch(server)
         bodies = [json.dumps({"@context": [], **_object_event(uri, base + timedelta(milliseconds=i))}).encode()
                   for i in range(events)]
         elapsed = _post_all(server, "/api/epcis/events", bodies, workers)
