@@ -24,6 +24,7 @@ from ..domain.commerce.errors import ClaimLimitReached, CouponUsed, IdempotencyK
 from ..domain.commerce.orders import Fulfilment, Order, OrderDraft, PaymentMethod
 from ..domain.commerce.pricing import PriceLine
 from ..domain.errors import Conflict
+from ..turn_batch import TurnBatch
 from . import redis_scripts
 from .commerce_orders import SqlOrders, insert_order, insert_orders, replay
 from .commerce_tables import ClaimTakeRow, FlashClaimRow, ProductRow
@@ -71,34 +72,16 @@ class ScriptBatch:
     def __init__(self, client: aioredis.Redis, script: Any) -> None:
         self.client = client
         self.script = script
-        self._calls: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._batch: TurnBatch[tuple[list[str], list[Any]], Any] = TurnBatch(self._run, limit=BATCH_CALLS)
 
     async def __call__(self, *, keys: list[str], args: list[Any]) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._calls.append((keys, args, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.ensure_future(self._run())
-        return await future
+        return await self._batch((keys, args))
 
-    async def _run(self) -> None:
-        await asyncio.sleep(0)  # let this loop turn's callers join
-        while self._calls:
-            batch, self._calls = self._calls[:BATCH_CALLS], self._calls[BATCH_CALLS:]
-            try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for keys, args, _ in batch:
-                        await self.script(keys=keys, args=args, client=pipe)
-                    results = await pipe.execute(raise_on_error=False)
-            except Exception as exc:  # noqa: BLE001  (handed to every caller of the batch)
-                results = [exc] * len(batch)
-            for (_, _, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+    async def _run(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                await self.script(keys=keys, args=args, client=pipe)
+            return list(await pipe.execute(raise_on_error=False))
 
 
 class RedisOrderPlacement:

@@ -38,6 +38,8 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet as sio_packet
 
+from ..turn_batch import TurnBatch
+
 logger = logging.getLogger(__name__)
 
 # A client whose transport holds more than this many unsent bytes gets its packets through the
@@ -208,38 +210,26 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._outbox: list[tuple[str, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._publishes: TurnBatch[str, None] = TurnBatch(self._publish_all)
 
     async def _publish(self, data: Any) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outbox.append((self.json.dumps(data), future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        await future
+        await self._publishes(self.json.dumps(data))
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # everything published in this loop turn goes together
-        while self._outbox:
-            batch, self._outbox = self._outbox, []
-            error: Exception | None = None
-            for _ in range(2):
-                try:
-                    connected: bool = self.connected  # type: ignore[has-type]
-                    if not connected:
-                        self._redis_connect()
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        for message, _future in batch:
-                            pipe.publish(self.channel, message)
-                        await pipe.execute()
-                    error = None
-                    break
-                except Exception as exc:  # noqa: BLE001  (reconnect once, then report)
-                    error = exc
-                    self.connected = False
-            if error is not None:
-                # As python-socketio does: the emit is lost, the caller's work is not undone.
-                logger.error("cannot publish %d Socket.IO messages to Redis: %s", len(batch), error)
-            for _message, future in batch:
-                if not future.done():
-                    future.set_result(None)
+    async def _publish_all(self, messages: list[str]) -> list[None | BaseException]:
+        error: Exception | None = None
+        for _ in range(2):
+            try:
+                connected: bool = self.connected  # type: ignore[has-type]
+                if not connected:
+                    self._redis_connect()
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for message in messages:
+                        pipe.publish(self.channel, message)
+                    await pipe.execute()
+                return [None] * len(messages)
+            except Exception as exc:  # noqa: BLE001  (reconnect once, then report)
+                error = exc
+                self.connected = False
+        # As python-socketio does: the emit is lost, the caller's work is not undone.
+        logger.error("cannot publish %d Socket.IO messages to Redis: %s", len(messages), error)
+        return [None] * len(messages)
