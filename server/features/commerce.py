@@ -117,7 +117,7 @@ class Commerce:
         return order, created
 
     async def _placed(self, order: Order) -> None:
-        await self.live.order_changed(order)
+        await self.live.order_placed(order)
         await self.live.units_changed(order.product_id, order.claim_id, order.room_id)
         if order.group_buy_id is not None:
             await self.live.group_buy_changed(order.group_buy_id)

@@ -90,4 +90,4 @@ async def claim(request: web.Request) -> web.Response:
         claim_id=_id(request, "claim_id"), quantity=body.quantity, delivery=delivery(body.delivery),
         payment_method=PaymentMethod(body.payment_method), idempotency_key=idempotency_key(request, body.idempotency_key),
     ))
-    return order_result(order, created)
+    return order_result(request, order, created)

@@ -115,8 +115,9 @@ async def buyer_for(request: web.Request) -> Buyer:
     return Buyer(user.id, user.community_id)
 
 
-def order_result(order: Order, created: bool) -> web.Response:
-    body = OrderResult(order=order_public(order), created=created).model_dump(mode="json")
+def order_result(request: web.Request, order: Order, created: bool) -> web.Response:
+    # The same public form the order's live event carried (OrderResult's shape, built once).
+    body = {"order": request.app[COMMERCE].live.order_reply(order), "created": created}
     return web.json_response(body, status=201 if created else 200)
 
 
@@ -145,7 +146,7 @@ async def create_order(request: web.Request) -> web.Response:
         coupon_code=body.coupon_code, payment_method=PaymentMethod(body.payment_method),
         idempotency_key=idempotency_key(request, body.idempotency_key), expected_total_fen=body.expected_total_fen,
     ))
-    return order_result(order, created)
+    return order_result(request, order, created)
 
 
 @routes.get("/api/orders/mine")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -403,13 +404,65 @@ _INSERT_ORDERS = insert(_ORDER_TABLE).returning(_ORDER_TABLE.c.id, sort_by_param
 
 
 async def insert_orders(conn: AsyncConnection, drafts: builtins.list[OrderDraft], *, now: datetime, stock_applied: bool) -> builtins.list[Order]:
-    """Many orders without coupons or group-buys in one multi-row INSERT (a flash claim's winners)."""
-    rows = [order_values(d, now=now, stock_applied=stock_applied) for d in drafts]
-    ids = [int(i) for i in (await conn.execute(_INSERT_ORDERS, rows)).scalars()]
-    at = now.astimezone(UTC)
-    await conn.execute(_INSERT_EVENT, [{"order_id": i, "state": OrderState.PENDING_PAYMENT.value, "at": at, "note": ""} for i in ids])
+    """Many orders without coupons or group-buys at once (a flash claim's winners), each with the
+    first entry of its timeline."""
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg":
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        ids = await _insert_orders_pg(raw, drafts, now=now, stock_applied=stock_applied)
+    else:
+        rows = [order_values(d, now=now, stock_applied=stock_applied) for d in drafts]
+        ids = [int(i) for i in (await conn.execute(_INSERT_ORDERS, rows)).scalars()]
+        at = now.astimezone(UTC)
+        await conn.execute(_INSERT_EVENT, [{"order_id": i, "state": OrderState.PENDING_PAYMENT.value, "at": at, "note": ""} for i in ids])
     state = OrderState.PENDING_PAYMENT
     return [Order(i, d, state, now, 0, (TimelineEntry(state, now),)) for i, d in zip(ids, drafts, strict=True)]
+
+
+# The columns filled from each draft, with their PostgreSQL array types.
+_PG_ORDER_COLUMNS = (
+    ("user_id", "int"), ("idempotency_key", "text"), ("request_hash", "text"), ("session_id", "int"),
+    ("room_id", "text"), ("product_id", "int"), ("product_name_zh", "text"), ("product_name_en", "text"),
+    ("quantity", "int"), ("unit_base_fen", "int"), ("unit_price_fen", "int"), ("total_fen", "int"),
+    ("lines", "text"), ("fulfilment", "text"), ("community_id", "int"), ("pickup_point_id", "int"),
+    ("delivery_address", "text"), ("contact_name", "text"), ("contact_phone", "text"),
+    ("payment_method", "text"), ("group_buy_id", "int"), ("claim_id", "int"), ("coupon_code", "text"),
+)
+_N = len(_PG_ORDER_COLUMNS)
+# One statement, the same text whatever the batch size: the orders from one array per column
+# (unnest), their timeline entries from what the INSERT returns, in one round trip. A multi-row
+# VALUES list instead is a new statement for every batch size, so PostgreSQL parses and plans
+# it again and the driver's statement cache churns.
+_PG_INSERT_ORDERS = f"""
+WITH new AS (
+  INSERT INTO orders ({", ".join(name for name, _ in _PG_ORDER_COLUMNS)}, state, refunded_fen, stock_applied, created_at)
+  SELECT {", ".join(f"t.{name}::json" if name == "lines" else f"t.{name}" for name, _ in _PG_ORDER_COLUMNS)},
+         ${_N + 1}, 0, ${_N + 2}, ${_N + 3}
+  FROM unnest({", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(_PG_ORDER_COLUMNS))})
+       AS t({", ".join(name for name, _ in _PG_ORDER_COLUMNS)})
+  RETURNING id, user_id, idempotency_key
+), timeline AS (
+  INSERT INTO order_events (order_id, state, at, note) SELECT id, ${_N + 1}, ${_N + 3}, '' FROM new
+)
+SELECT id, user_id, idempotency_key FROM new
+"""
+
+
+async def _insert_orders_pg(raw: Any, drafts: builtins.list[OrderDraft], *, now: datetime, stock_applied: bool) -> builtins.list[int]:
+    columns: builtins.list[builtins.list[Any]] = [[] for _ in range(_N)]
+    for d in drafts:
+        for column, value in zip(columns, (
+            d.user_id, d.idempotency_key, d.request_hash, d.session_id, d.room_id, d.product_id,
+            d.product_name_zh, d.product_name_en, d.quantity, d.unit_base_fen, d.unit_price_fen, d.total_fen,
+            orjson.dumps(d.lines).decode(), d.fulfilment.value, d.community_id, d.pickup_point_id,
+            d.delivery_address, d.contact_name, d.contact_phone, d.payment_method.value, d.group_buy_id,
+            d.claim_id, d.coupon_code,
+        ), strict=True):
+            column.append(value)
+    rows = await raw.fetch(_PG_INSERT_ORDERS, *columns, OrderState.PENDING_PAYMENT.value, stock_applied, now.astimezone(UTC))
+    # RETURNING's order is not promised: each order is found by its (buyer, key), unique per order.
+    ids = {(r["user_id"], r["idempotency_key"]): int(r["id"]) for r in rows}
+    return [ids[(d.user_id, d.idempotency_key)] for d in drafts]
 
 
 class SqlOrderPlacement:

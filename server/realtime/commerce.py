@@ -118,6 +118,9 @@ class CommerceRealtime:
         # A crowd arriving at once (a link shared in a group chat) reads the shop once per
         # half second per room; the live events bring whatever changed since.
         self._joins: TtlCache[str, ShopState | None] = TtlCache(self._join_state, ttl_s=0.5)
+        # A new order's public form, made once for its `order.status` event and taken again by the
+        # reply to the call that placed it (the same order object, so the same content).
+        self._placed: dict[int, tuple[Order, dict[str, Any]]] = {}
 
     async def _join_state(self, room_id: str) -> ShopState | None:
         if await self.app[ROOMS].get(room_id) is None:
@@ -153,6 +156,21 @@ class CommerceRealtime:
         # OrderStatus is OrderPublic by another name: dumped as is, not validated a second time.
         payload = order_public(order).model_dump(mode="json")
         await self.sio.emit(ev.ORDER_STATUS, payload, room=user_room(order.user_id))
+
+    async def order_placed(self, order: Order) -> None:
+        """A new order's event; its public form is kept for the reply to the call that placed it."""
+        payload = order_public(order).model_dump(mode="json")
+        if len(self._placed) > 10_000:  # replies that never came (their calls failed later)
+            self._placed.clear()
+        self._placed[order.id] = (order, payload)
+        await self.sio.emit(ev.ORDER_STATUS, payload, room=user_room(order.user_id))
+
+    def order_reply(self, order: Order) -> dict[str, Any]:
+        """The public form of an order to answer a call with: the one its event was sent with."""
+        made = self._placed.pop(order.id, None)
+        if made is not None and made[0] is order:
+            return made[1]
+        return order_public(order).model_dump(mode="json")
 
     async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
         rooms = [room_id] if room_id else await self.commerce.sessions.rooms_selling(product_id)
@@ -285,7 +303,7 @@ class CommerceRealtime:
             claim_id=payload.claim_id, quantity=payload.quantity, delivery=_delivery(payload.delivery),
             payment_method=PaymentMethod(payload.payment_method), idempotency_key=payload.idempotency_key,
         ))
-        return {"ok": True, "created": created, "order": order_public(order).model_dump(mode="json")}
+        return {"ok": True, "created": created, "order": self.order_reply(order)}
 
     async def on_order_create(self, client: Client, payload: ev.OrderCreatePayload) -> dict[str, Any]:
         buyer = await self._buyer(client)
@@ -296,7 +314,7 @@ class CommerceRealtime:
             payment_method=PaymentMethod(payload.payment_method), idempotency_key=payload.idempotency_key,
             expected_total_fen=payload.expected_total_fen,
         ))
-        return {"ok": True, "created": created, "order": order_public(order).model_dump(mode="json")}
+        return {"ok": True, "created": created, "order": self.order_reply(order)}
 
     async def on_pin(self, client: Client, payload: ev.PinPayload) -> dict[str, Any]:
         pin = await self.pin(payload.room, payload.product_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -118,18 +118,19 @@ class Realtime:
             device=who.device,
             ip=who.ip,
         )
-        await self.sio.save_session(sid, asdict(client))
+        # The Client itself, not a dict of it: every event reads it back.
+        await self.sio.save_session(sid, {"client": client})
         if user is not None and user.id is not None:
             await self.sio.enter_room(sid, user_room(user.id))
         return True
 
     async def client(self, sid: str) -> Client:
-        data = await self.sio.get_session(sid)
-        return Client(**{**data, "role": Role(data["role"])})
+        client: Client = (await self.sio.get_session(sid))["client"]
+        return client
 
     async def update_client(self, sid: str, **changes: Any) -> None:
         async with self.sio.session(sid) as data:
-            data.update(changes)
+            data["client"] = replace(data["client"], **changes)
 
     def on(
         self, event: str, payload: type[P] | None, role: Role = Role.VIEWER

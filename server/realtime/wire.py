@@ -211,6 +211,18 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._publishes: TurnBatch[str, None] = TurnBatch(self._publish_all)
+        host_id: str = self.host_id  # type: ignore[has-type]
+        self._own = f'"host_id":"{host_id}"'.encode()
+
+    async def _listen(self) -> Any:
+        """Messages from Redis, less the ones this node published: every node receives its own
+        publishes back, and python-socketio would decode each (an order's JSON, a chat line) only
+        to drop it. A callback names the node it is for in host_id, so those are all kept."""
+        own = self._own
+        async for message in super()._listen():
+            if isinstance(message, bytes) and own in message and not message.startswith(b'{"method":"callback"'):
+                continue
+            yield message
 
     async def _publish(self, data: Any) -> None:
         await self._publishes(self.json.dumps(data))

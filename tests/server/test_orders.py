@@ -229,3 +229,42 @@ async def test_operators_upload_product_photos_kept_as_plain_jpegs(shop: Shop, t
     refused = await shop.client.post(f"/api/products/{shop.product['id']}/photos", data=raw.getvalue(), headers=await csrf(shop.client, buyer))
     assert refused.status == 403
     assert (await shop.client.get("/media/products/" + "0" * 64 + ".jpg")).status == 404
+
+
+async def test_orders_written_in_one_batch_read_back_as_they_were_answered(shop: Shop) -> None:
+    """A flash claim's winners are written together (on PostgreSQL one statement from arrays):
+    each order, its price lines, its empty fields and its first timeline entry come back as built."""
+    from datetime import UTC, datetime
+
+    from server.domain.commerce.orders import Fulfilment, OrderDraft, PaymentMethod
+    from server.domain.commerce.pricing import PriceLine
+    from server.http.keys import DATABASE
+    from server.persistence.commerce_orders import insert_orders
+
+    buyers = await make_buyers(shop.client, 3, shop.community["id"])
+    lines = (PriceLine("list", "原价", "List price", 1280), PriceLine("flash_claim", "限量尝鲜价", "Trial price", -1180))
+    drafts = [
+        OrderDraft(
+            user_id=b.user_id, idempotency_key=key(), request_hash=f"h{i}", session_id=shop.session["id"], room_id=shop.room,
+            product_id=shop.product["id"], product_name_zh="高山有机番茄", product_name_en="Highland organic tomatoes",
+            quantity=1, unit_base_fen=1280, unit_price_fen=100, total_fen=100, lines=lines[: i + 1],
+            fulfilment=Fulfilment.DELIVERY if i == 2 else Fulfilment.PICKUP,
+            community_id=shop.community["id"] if i else None, pickup_point_id=None if i == 2 else shop.point["id"],
+            delivery_address="阳光花园3号楼 🍅 1201" if i == 2 else "", contact_name=f"邻居{i}", contact_phone="13912345678",
+            payment_method=PaymentMethod.PAY_AT_PICKUP,
+        )
+        for i, b in enumerate(buyers)
+    ]
+    now = datetime.now(UTC)
+    db = shop.client.app[DATABASE]
+    async with db.engine.begin() as conn:
+        written = await insert_orders(conn, drafts, now=now, stock_applied=False)
+    assert [o.draft for o in written] == drafts and len({o.id for o in written}) == 3
+    orders = commerce(shop.client).orders
+    for order in written:
+        stored = await orders.get(order.id)
+        assert stored is not None
+        assert stored.draft == order.draft and stored.state == order.state
+        assert [(e.state, e.at) for e in stored.timeline] == [(e.state, e.at) for e in order.timeline]
+    products, _, _ = await orders.unapplied()  # written as taken in Redis, not yet applied in SQL
+    assert products == {shop.product["id"]: 3} and await orders.count() == 3

@@ -4,6 +4,7 @@ Engine.IO's queue for everyone else; order kept on each connection."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import struct
 from collections.abc import AsyncIterator
 from typing import Any
@@ -212,3 +213,60 @@ async def test_a_client_upgraded_from_polling_gets_the_direct_path(served: tuple
         assert log == [("tick", k) for k in range(10)]
     finally:
         await c.disconnect()
+
+
+async def test_redis_nodes_deliver_each_others_emits_and_skip_decoding_their_own() -> None:
+    channel = f"test-wire-{secrets.token_hex(4)}"
+    decoded: list[list[Any]] = [[], []]
+
+    def counting(i: int) -> type:
+        class Json(wire.OrJson):
+            @staticmethod
+            def loads(s: str | bytes, **_: Any) -> Any:
+                value = wire.OrJson.loads(s)
+                decoded[i].append(value)
+                return value
+
+        return Json
+
+    nodes: list[tuple[wire.Server, TestServer]] = []
+    clients: list[socketio.AsyncClient] = []
+    logs: list[list[tuple[str, Any]]] = [[], []]
+    try:
+        for i in range(2):
+            manager = wire.RedisFanout("redis://127.0.0.1:6379/0", channel=channel)
+            sio = wire.Server(async_mode="aiohttp", client_manager=manager, json=wire.OrJson, serializer=wire.TextPacket)
+            manager.json = counting(i)  # what the manager decodes messages from Redis with
+
+            @sio.on("join")
+            async def join(sid: str, room: str, sio: wire.Server = sio) -> dict[str, Any]:
+                await sio.enter_room(sid, room)
+                return {"ok": True}
+
+            app = web.Application()
+            sio.attach(app)
+            server = TestServer(app)
+            await server.start_server()
+            nodes.append((sio, server))
+            clients.append(await _client(str(server.make_url("")), "websocket", "lobby", logs[i]))
+        await asyncio.sleep(0.3)  # both listeners subscribed
+        (a, _), (b, _) = nodes
+        for k in range(3):
+            await a.emit("tick", {"from": "a", "k": k}, room="lobby")
+        for k in range(2):
+            await b.emit("tick", {"from": "b", "k": k}, room="lobby")
+        for _ in range(50):
+            if all(len(log) == 5 for log in logs):
+                break
+            await asyncio.sleep(0.1)
+        for log in logs:  # each emit reached each node's client exactly once
+            assert sorted((d["from"], d["k"]) for _, d in log) == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)]
+        # Each node decoded only the other's messages.
+        assert [m["data"][0]["from"] for m in decoded[0]] == ["b", "b"]
+        assert [m["data"][0]["from"] for m in decoded[1]] == ["a", "a", "a"]
+    finally:
+        for c in clients:
+            await c.disconnect()
+        for sio, server in nodes:
+            await sio.manager.redis.aclose()
+            await server.close()
