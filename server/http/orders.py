@@ -19,7 +19,7 @@ from ..domain.errors import InvalidInput
 from .auth import require_role, require_user
 from .body import read_json
 from .commerce_keys import COMMERCE
-from .commerce_models import OrderPublic, OrderResult, PriceLinePublic, order_public
+from .commerce_models import OrderPublic, OrderResult, PriceLinePublic, order_public_json
 from .openapi import api
 from .products import _id
 
@@ -154,7 +154,7 @@ async def create_order(request: web.Request) -> web.Response:
 async def my_orders(request: web.Request) -> web.Response:
     _, user = await require_user(request)
     orders = await request.app[COMMERCE].orders.list(user_id=user.id)
-    return web.json_response([order_public(o).model_dump(mode="json") for o in reversed(orders)])
+    return web.json_response([order_public_json(o) for o in reversed(orders)])
 
 
 @routes.get("/api/orders/{order_id}")
@@ -165,7 +165,7 @@ async def get_order(request: web.Request) -> web.Response:
     mine = order is not None and who.user is not None and order.user_id == who.user.id
     if order is None or not (mine or who.role is Role.OPERATOR):
         raise UnknownOrder(f"no order {request.match_info['order_id']}")  # never says whose it is
-    return web.json_response(order_public(order).model_dump(mode="json"))
+    return web.json_response(order_public_json(order))
 
 
 @routes.post("/api/orders/{order_id}/cancel")
@@ -174,7 +174,7 @@ async def cancel_order(request: web.Request) -> web.Response:
     _, user = await require_user(request)
     assert user.id is not None
     order = await request.app[COMMERCE].fulfilment.cancel_by_buyer(user.id, _id(request, "order_id"))
-    return web.json_response(order_public(order).model_dump(mode="json"))
+    return web.json_response(order_public_json(order))
 
 
 @routes.post("/api/orders/{order_id}/status")
@@ -185,7 +185,7 @@ async def change_status(request: web.Request) -> web.Response:
     body = StatusChange.model_validate(await read_json(request))
     order = await request.app[COMMERCE].fulfilment.advance(_id(request, "order_id"), OrderState(body.state), body.note)
     logger.info("order %s -> %s by %s", order.id, body.state, who.label, extra={"order": order.id})
-    return web.json_response(order_public(order).model_dump(mode="json"))
+    return web.json_response(order_public_json(order))
 
 
 def _filter(request: web.Request) -> OrderFilter:
@@ -201,7 +201,7 @@ async def list_orders(request: web.Request) -> web.Response:
     orders = await request.app[COMMERCE].orders.list(
         session_id=f.session_id, community_id=f.community_id, pickup_point_id=f.pickup_point_id,
         states=[f.state] if f.state else None)
-    return web.json_response([order_public(o).model_dump(mode="json") for o in orders])
+    return web.json_response([order_public_json(o) for o in orders])
 
 
 CSV_COLUMNS = ["order_id", "created_at", "state", "community", "pickup_point", "fulfilment", "address",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -61,10 +62,11 @@ def draft_from_json(text: str) -> OrderDraft:
 
 def new_reservation(now: float | None = None) -> str:
     """A reservation id that says when it was made: milliseconds since the epoch (13 digits),
-    then 64 random bits. The reconciler tells young reservations from old by the id alone,
-    without fetching and parsing the drafts of the hundreds in flight during a rush."""
+    then 64 random bits (unique, not secret: no system call per claim for them). The reconciler
+    tells young reservations from old by the id alone, without fetching and parsing the drafts
+    of the hundreds in flight during a rush."""
     ms = int((time.time() if now is None else now) * 1000)
-    return f"{ms:013d}{os.urandom(8).hex()}"
+    return f"{ms:013d}{random.getrandbits(64):016x}"
 
 
 def reserved_at(reservation: str) -> float | None:
@@ -91,9 +93,22 @@ class ScriptBatch:
         return await self._batch((keys, args))
 
     async def _run(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        results = await self._evalsha(calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            # The server lost its scripts (a restart, SCRIPT FLUSH): load it, run those again.
+            await self.client.script_load(self.script.script)
+            for i, result in zip(missing, await self._evalsha([calls[i] for i in missing]), strict=True):
+                results[i] = result
+        return results
+
+    async def _evalsha(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        # EVALSHA itself, not redis-py's Script on the pipeline: that asks SCRIPT EXISTS before
+        # every pipeline, a second round trip per batch.
+        sha = self.script.sha
         async with self.client.pipeline(transaction=False) as pipe:
             for keys, args in calls:
-                await self.script(keys=keys, args=args, client=pipe)
+                pipe.evalsha(sha, len(keys), *keys, *args)
             return list(await pipe.execute(raise_on_error=False))
 
 
@@ -150,7 +165,8 @@ class RedisOrderPlacement:
             )
             status, detail = _text(status), _text(detail)
             if status == "ok":
-                # Shielded: a client dropping mid-request must not leave the unit taken and no order.
+                # Shielded: a client dropping mid-request must not leave the unit taken and no order
+                # (the order is queued before this awaits, and written whether anyone waits or not).
                 return await asyncio.shield(self._complete(reservation, draft)), True
             if status == "sold_out":
                 if int(detail or 0) <= 0:
@@ -189,17 +205,20 @@ class RedisOrderPlacement:
             await asyncio.sleep(0.05)
         raise Conflict("the first request with this key is still being processed; try again")
 
-    async def _complete(self, reservation: str, draft: OrderDraft) -> Order:
-        """Write the order for a reservation, batched with the others arriving at the same moment.
+    def _complete(self, reservation: str, draft: OrderDraft) -> asyncio.Future[Order]:
+        """Queue the order for a reservation, to be written with the others arriving at the same
+        moment; the future has the order once it is.
 
-        A rush has hundreds of winners within a second: one transaction (and one multi-row
-        INSERT) for all of them, instead of one each fighting over the connection pool.
+        A rush has hundreds of winners within a second: one transaction (and one INSERT) for all
+        of them, instead of one each fighting over the connection pool. A plain function, not a
+        coroutine: the order is queued the moment the unit is taken, and shielding the future
+        costs no task per order.
         """
         future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._queue.append((reservation, draft, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write_batches())
-        return await future
+        return future
 
     async def _write_batches(self) -> None:
         while self._queue:
@@ -221,8 +240,10 @@ class RedisOrderPlacement:
 
     async def _write_batch(self, batch: list[tuple[str, OrderDraft, asyncio.Future[Order]]]) -> None:
         now = self.clock()
-        plain = [item for item in batch if item[1].coupon_code is None and item[1].group_buy_id is None]
-        other = [item for item in batch if item not in plain]
+        plain: list[tuple[str, OrderDraft, asyncio.Future[Order]]] = []
+        other: list[tuple[str, OrderDraft, asyncio.Future[Order]]] = []
+        for item in batch:  # one pass: a backlog makes batches of hundreds
+            (plain if item[1].coupon_code is None and item[1].group_buy_id is None else other).append(item)
         async with self.db.engine.begin() as conn:
             orders: list[tuple[asyncio.Future[Order], Order]] = []
             if plain:

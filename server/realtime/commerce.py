@@ -31,7 +31,7 @@ from ..http.commerce_models import (
     ShopState,
     claim_public,
     group_buy_public,
-    order_public,
+    order_public_json,
     product_public,
     session_public,
 )
@@ -153,13 +153,13 @@ class CommerceRealtime:
     # -- the CommerceEvents port ----------------------------------------------------------------
 
     async def order_changed(self, order: Order) -> None:
-        # OrderStatus is OrderPublic by another name: dumped as is, not validated a second time.
-        payload = order_public(order).model_dump(mode="json")
+        # OrderStatus is OrderPublic by another name.
+        payload = order_public_json(order)
         await self.sio.emit(ev.ORDER_STATUS, payload, room=user_room(order.user_id))
 
     async def order_placed(self, order: Order) -> None:
         """A new order's event; its public form is kept for the reply to the call that placed it."""
-        payload = order_public(order).model_dump(mode="json")
+        payload = order_public_json(order)
         if len(self._placed) > 10_000:  # replies that never came (their calls failed later)
             self._placed.clear()
         self._placed[order.id] = (order, payload)
@@ -170,7 +170,7 @@ class CommerceRealtime:
         made = self._placed.pop(order.id, None)
         if made is not None and made[0] is order:
             return made[1]
-        return order_public(order).model_dump(mode="json")
+        return order_public_json(order)
 
     async def units_changed(self, product_id: int, claim_id: int | None, room_id: str | None = None) -> None:
         rooms = [room_id] if room_id else await self.commerce.sessions.rooms_selling(product_id)

@@ -214,6 +214,25 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
         host_id: str = self.host_id  # type: ignore[has-type]
         self._own = f'"host_id":"{host_id}"'.encode()
 
+    async def emit(
+        self, event: str, data: Any, namespace: str | None = None, room: Any = None, skip_sid: Any = None,
+        callback: Any = None, to: Any = None, **kwargs: Any,
+    ) -> None:
+        """python-socketio's pub/sub emit without its walk of the payload looking for bytes
+        (TextPacket: there are none): delivered here, then published for the other nodes."""
+        if callback is not None or kwargs.get("ignore_queue"):
+            await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+            return
+        namespace = namespace or "/"
+        room = to or room
+        await LocalFanout.emit(self, event, data, namespace, room=room, skip_sid=skip_sid)
+        host_id: str = self.host_id  # type: ignore[has-type]
+        await self._publish({
+            "method": "emit", "event": event, "data": list(data) if isinstance(data, tuple) else [data],
+            "binary": False, "namespace": namespace, "room": room, "skip_sid": skip_sid, "callback": None,
+            "host_id": host_id,
+        })
+
     async def _listen(self) -> Any:
         """Messages from Redis, less the ones this node published: every node receives its own
         publishes back, and python-socketio would decode each (an order's JSON, a chat line) only
