@@ -32,3 +32,20 @@ async def test_a_failed_run_fails_each_of_its_callers() -> None:
         assert isinstance(outcome, ConnectionError)
     with pytest.raises(ConnectionError):
         await batch(3)
+
+
+async def test_sent_items_join_the_same_runs_in_order_without_anyone_waiting() -> None:
+    runs: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int | BaseException]:
+        runs.append(items)
+        return [ValueError(i) if i == 1 else i for i in items]
+
+    batch: TurnBatch[int, int] = TurnBatch(run)
+    batch.send(0)
+    batch.send(1)  # its error is dropped: nobody is waiting for it
+    assert await batch(2) == 2
+    assert runs == [[0, 1, 2]]
+    batch.send(3)
+    await asyncio.sleep(0.01)
+    assert runs == [[0, 1, 2], [3]]

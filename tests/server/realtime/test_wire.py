@@ -270,3 +270,60 @@ async def test_redis_nodes_deliver_each_others_emits_and_skip_decoding_their_own
         for sio, server in nodes:
             await sio.manager.redis.aclose()
             await server.close()
+
+
+async def test_websocket_events_take_the_fast_path_and_answer_as_python_socketio_does(caplog: pytest.LogCaptureFixture) -> None:
+    sio = wire.Server(async_mode="aiohttp", client_manager=wire.LocalFanout(), json=wire.OrJson, serializer=wire.TextPacket)
+    seen: list[tuple[str, Any]] = []
+
+    @sio.on("pair")
+    async def pair(sid: str, data: Any) -> tuple[str, int]:
+        return ("番茄", data["n"] * 2)
+
+    @sio.on("note")
+    async def note(sid: str, data: Any) -> None:
+        seen.append(("note", data))
+
+    @sio.on("boom")
+    async def boom(sid: str, data: Any) -> dict[str, Any]:
+        raise RuntimeError("handler broke")
+
+    @sio.on("*")
+    async def anything(event: str, sid: str, data: Any) -> dict[str, Any]:
+        seen.append((event, data))
+        return {"caught": event}
+
+    slow_path: list[str] = []
+    message = sio.eio.handlers["message"]
+
+    async def counted(eio_sid: str, data: str) -> None:
+        slow_path.append(data)
+        await message(eio_sid, data)
+
+    sio.eio.handlers["message"] = counted
+    app = web.Application()
+    sio.attach(app)
+    server = TestServer(app)
+    await server.start_server()
+    c = socketio.AsyncClient(reconnection=False)
+    try:
+        await c.connect(str(server.make_url("")), transports=["websocket"])
+        assert [p[0] for p in slow_path] == ["0"]  # Socket.IO's CONNECT only
+        assert await c.call("pair", {"n": 21}) == ("番茄", 42)  # a tuple answers as several values
+        await c.emit("note", {"k": "no ack wanted"})
+        with caplog.at_level("ERROR"):
+            with pytest.raises(socketio.exceptions.TimeoutError):
+                await c.call("boom", {}, timeout=0.5)  # no answer, as python-socketio does, and logged
+        assert any("Socket.IO handler failed" in r.message and r.exc_info for r in caplog.records)
+        for _ in range(20):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == [("note", {"k": "no ack wanted"})]
+        assert [p[0] for p in slow_path] == ["0"]
+        # An event with no handler of its own goes the long way, to the catch-all.
+        assert await c.call("other", {"x": 1}) == {"caught": "other"}
+        assert len(slow_path) == 2 and slow_path[1].startswith("2") and '"other"' in slow_path[1]
+    finally:
+        await c.disconnect()
+        await server.close()
