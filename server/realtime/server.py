@@ -99,6 +99,12 @@ class Realtime:
     def attach(self, app: web.Application) -> None:
         self.app = app
         self.sio.attach(app)
+        app.on_cleanup.append(self._close)
+
+    async def _close(self, _app: web.Application) -> None:
+        manager = self.sio.manager
+        if isinstance(manager, wire.RedisFanout):
+            await manager.close()
 
     # -- connection and identity ----------------------------------------------------------------
 

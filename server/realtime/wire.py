@@ -27,6 +27,7 @@ Chinese as UTF-8 (3 bytes a character) rather than \\uXXXX escapes (6).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 from typing import Any
@@ -93,7 +94,7 @@ class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             socket.fc_ws = self._sock
             socket.fc_transport = request.transport
         self.socket = socket
-        self.fc_event = getattr(self.server, "fc_event", None)
+        self.fc_event = getattr(self.server, "fc_event", None) if socket is not None else None
         await self.handler(self)
         return self._sock
 
@@ -315,6 +316,18 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
             if isinstance(message, bytes) and own in message and not message.startswith(b'{"method":"callback"'):
                 continue
             yield message
+
+    async def close(self) -> None:
+        """Stop listening and close the Redis connections (the app's cleanup); python-socketio
+        has no such step, and a listener left running retries a closed connection forever."""
+        thread: asyncio.Task[None] | None = getattr(self, "thread", None)
+        if thread is not None:
+            thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await thread
+        redis = getattr(self, "redis", None)
+        if redis is not None:
+            await redis.aclose()
 
     async def _publish(self, data: Any) -> None:
         # Queued for this loop turn's pipeline, not waited for: an emit (and the reply sent after

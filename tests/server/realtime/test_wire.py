@@ -268,8 +268,9 @@ async def test_redis_nodes_deliver_each_others_emits_and_skip_decoding_their_own
         for c in clients:
             await c.disconnect()
         for sio, server in nodes:
-            await sio.manager.redis.aclose()
             await server.close()
+            await sio.manager.close()
+            assert sio.manager.thread.done()
 
 
 async def test_websocket_events_take_the_fast_path_and_answer_as_python_socketio_does(caplog: pytest.LogCaptureFixture) -> None:
@@ -311,9 +312,8 @@ async def test_websocket_events_take_the_fast_path_and_answer_as_python_socketio
         assert [p[0] for p in slow_path] == ["0"]  # Socket.IO's CONNECT only
         assert await c.call("pair", {"n": 21}) == ("番茄", 42)  # a tuple answers as several values
         await c.emit("note", {"k": "no ack wanted"})
-        with caplog.at_level("ERROR"):
-            with pytest.raises(socketio.exceptions.TimeoutError):
-                await c.call("boom", {}, timeout=0.5)  # no answer, as python-socketio does, and logged
+        with caplog.at_level("ERROR"), pytest.raises(socketio.exceptions.TimeoutError):
+            await c.call("boom", {}, timeout=0.5)  # no answer, as python-socketio does, and logged
         assert any("Socket.IO handler failed" in r.message and r.exc_info for r in caplog.records)
         for _ in range(20):
             if seen:
