@@ -37,6 +37,7 @@ class Shop:
     point: dict[str, Any]
     session: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    stream_key: str = ""  # the room's, as its host's studio holds it
 
     @property
     def auth(self) -> dict[str, str]:
@@ -53,9 +54,9 @@ class Shop:
 
 
 async def make_shop(client: TestClient, *, price_fen: int = 1280, stock: int = 500, room: str = "farm") -> Shop:
-    await add_room(client, room)
+    stream_key = await add_room(client, room)
     token = await operator_token(client)
-    shop = Shop(client, token, room, {}, {}, {}, {})
+    shop = Shop(client, token, room, {}, {}, {}, {}, stream_key=stream_key)
     shop.product = await shop.call("POST", "/api/products", {
         "name_zh": "高山有机番茄", "name_en": "Highland organic tomatoes", "gtin": "6901234567892",
         "unit": "500g", "price_fen": price_fen, "stock": stock}, status=201)

@@ -13,9 +13,10 @@ from aiohttp import web
 
 from ..domain.accounts.roles import Role, role_allows
 from ..domain.accounts.sessions import csrf_token, sign, unsign
-from ..domain.accounts.tokens import ApiToken, hash_secret
+from ..domain.accounts.tokens import ApiToken, hash_secret, secret_matches
 from ..domain.accounts.users import User
 from ..domain.errors import Forbidden, Unauthorized
+from ..domain.rooms import Room
 from .keys import ACCOUNTS, SECRET, SETTINGS, TOKENS
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,18 @@ async def caller(request: web.Request) -> Caller:
         cached = await resolve_caller(request.app, dict(request.cookies), bearer(request), client_ip(request))
         request[_CALLER] = cached
     return cached
+
+
+async def require_host_of(request: web.Request, room: Room) -> None:
+    """A signed-in host (or an API token with that role), or whoever holds this room's stream
+    key: the key publishes the room's video, which is more than pinning its products, and it is
+    what the studio page and OBS hold."""
+    key = bearer(request)
+    if key is not None and secret_matches(key, room.stream_key_hash):
+        return
+    if key is not None and key.startswith("sk_") and (await caller(request)).user is None:
+        raise Unauthorized("wrong stream key for this room")
+    await require_role(request, Role.HOST)
 
 
 async def require_role(request: web.Request, role: Role) -> Caller:

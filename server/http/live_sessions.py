@@ -12,7 +12,7 @@ from ..domain.accounts.roles import Role
 from ..domain.commerce.errors import NotOnSale, UnknownSession
 from ..domain.commerce.text import clean_line
 from ..media import load_room
-from .auth import require_role
+from .auth import require_host_of, require_role
 from .body import read_json
 from .commerce_keys import COMMERCE
 from .commerce_models import (
@@ -116,19 +116,20 @@ async def list_pins(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/rooms/{room_id}/pin")
-@api("Pin a product (讲解): the card shows on the stream and every viewer's page", tag="sessions",
+@api("Pin a product (讲解): the card shows on the stream and every viewer's page. A host, or the "
+     "room's stream key as the Bearer token (the studio page)", tag="sessions",
      role=Role.HOST, body=PinRequest, response=PinPublic)
 async def pin_product(request: web.Request) -> web.Response:
-    await require_role(request, Role.HOST)
+    await require_host_of(request, await load_room(request.app, request.match_info["room_id"]))
     body = PinRequest.model_validate(await read_json(request))
     pin = await request.app[COMMERCE].live.pin(request.match_info["room_id"], body.product_id)
     return web.json_response(pin_public(pin).model_dump(mode="json"))
 
 
 @routes.delete("/api/rooms/{room_id}/pin")
-@api("Unpin the product", tag="sessions", role=Role.HOST, status=204)
+@api("Unpin the product (a host, or the room's stream key)", tag="sessions", role=Role.HOST, status=204)
 async def unpin_product(request: web.Request) -> web.Response:
-    await require_role(request, Role.HOST)
+    await require_host_of(request, await load_room(request.app, request.match_info["room_id"]))
     await request.app[COMMERCE].live.unpin(request.match_info["room_id"])
     return web.Response(status=204)
 

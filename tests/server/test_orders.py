@@ -13,6 +13,7 @@ from server.domain.accounts.roles import Role
 from server.http.keys import ACCOUNTS
 from tests.commerce import HOSTILE, Shop, commerce, csrf, key, make_buyers, make_shop, pickup
 from tests.conftest import make_settings
+from tests.helpers import add_room
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -147,10 +148,21 @@ async def test_who_may_call_what(shop: Shop, aiohttp_client: Callable[..., Any])
     assert (await host.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=h)).status == 200
     assert (await client.delete(f"/api/rooms/{shop.room}/pin", headers=vh)).status == 403
     assert (await host.delete(f"/api/rooms/{shop.room}/pin", headers=h)).status == 204
+    # The studio page pins with the room's stream key (it publishes the room; OBS holds it too);
+    # a wrong key, or another room's, is refused.
+    other_room_key = await add_room(client, "other-farm")
+    for bad in ("sk_wrong", other_room_key):
+        refused = await anonymous.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]},
+                                       headers={"Authorization": f"Bearer {bad}"})
+        assert refused.status == 401 and "stream key" in (await refused.json())["message"]
+    by_key = {"Authorization": f"Bearer {shop.stream_key}"}
+    assert (await anonymous.post(f"/api/rooms/{shop.room}/pin", json={"product_id": shop.product["id"]}, headers=by_key)).status == 200
+    assert (await anonymous.delete(f"/api/rooms/{shop.room}/pin", headers=by_key)).status == 204
+    assert (await anonymous.delete("/api/rooms/no-such-room/pin", headers=by_key)).status == 404
     # Each pin keeps when it started and ended, for the replay.
     pins = await (await anonymous.get(f"/api/sessions/{shop.session['id']}/pins")).json()
-    assert len(pins) == 1 and pins[0]["product_id"] == shop.product["id"]
-    assert pins[0]["pinned_at"] <= pins[0]["unpinned_at"]
+    assert len(pins) == 2 and all(p["product_id"] == shop.product["id"] for p in pins)
+    assert all(p["pinned_at"] <= p["unpinned_at"] for p in pins)
     # A viewer sees only their own orders.
     resp = await client.post("/api/orders", json=body, headers=vh)
     order_id = (await resp.json())["order"]["id"]

@@ -81,3 +81,48 @@ async def test_community_progress_updates_live_and_buying_takes_two_taps(shop: S
         await page.screenshot(path=str(Path(shot) / "shop-panel.png"))
     assert not errors, errors
     await ctx.close()
+
+
+async def test_the_host_explains_a_product_from_the_studio_and_viewers_see_it(shop: Shop, browser: Any) -> None:
+    """讲解 in the studio pins the product with the room's stream key: the viewer's page shows it
+    at once; 取消讲解 takes it off. A wrong key is said plainly and changes nothing."""
+    second = await shop.call("POST", "/api/products", {
+        "name_zh": "土鸡蛋 30枚", "name_en": "Free-range eggs, 30", "gtin": "6901234567908", "unit": "盒",
+        "price_fen": 3990, "stock": 80}, status=201)
+    await shop.call("POST", f"/api/sessions/{shop.session['id']}/products", {"product_ids": [second["id"]]}, status=200)
+    viewer_ctx = await browser.new_context(viewport=PHONE, locale="zh-CN")
+    viewer = await viewer_ctx.new_page()
+    await viewer.goto(str(shop.client.make_url(f"/r/{shop.room}")))
+    await viewer.click("#tab-shop")
+    await viewer.locator("#shop-products").wait_for(timeout=15000)
+
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    studio = await ctx.new_page()
+    errors: list[str] = []
+    studio.on("pageerror", lambda e: errors.append(str(e)))
+    await studio.goto(str(shop.client.make_url(f"/studio/{shop.room}#key={shop.stream_key}")))
+    items = studio.locator("#shop-card .pin-item")
+    await items.nth(1).wait_for(timeout=15000)
+    assert await items.count() == 2
+    assert "¥39.9 / 盒" in await items.nth(1).text_content()
+    assert await studio.text_content("#shop-card .pin-session") == "番茄专场"
+
+    await items.nth(1).locator("button").click()
+    await studio.wait_for_selector("#shop-card .pin-item.pinned .pin-now")
+    assert await studio.locator("#shop-card .pin-item.pinned").get_attribute("data-product-id") == str(second["id"])
+    assert await studio.locator("#shop-card .pin-item.pinned button").text_content() == "取消讲解"
+    state = await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json()
+    assert state["pinned_product_id"] == second["id"]
+    await viewer.wait_for_function(
+        "document.getElementById('shop-panel').textContent.includes('土鸡蛋 30枚')", timeout=5000)
+
+    await studio.locator("#shop-card .pin-item.pinned button").click()
+    await studio.wait_for_function("!document.querySelector('#shop-card .pin-item.pinned')", timeout=5000)
+    assert (await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json())["pinned_product_id"] is None
+
+    await studio.fill("#key", "sk_wrong")
+    await items.first.locator("button").click()
+    await studio.wait_for_function("document.querySelector('#shop-card .pin-msg').textContent !== ''", timeout=5000)
+    assert await studio.text_content("#shop-card .pin-msg") == "推流密钥不正确，无法讲解商品"
+    assert (await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json())["pinned_product_id"] is None
+    assert errors == []

@@ -8,6 +8,7 @@
 
 import './strings-shop.js';
 import { lang, onLangChange, t } from './i18n.js';
+import { yuan } from './money.js';
 import { reconnectSocket, roomSocket } from './socket.js';
 
 const ACK_TIMEOUT_MS = 15000;
@@ -18,15 +19,6 @@ function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text != null) e.textContent = String(text);
   return e;
-}
-
-function yuan(fen) {
-  const n = Math.round(Number(fen) || 0);
-  const sign = n < 0 ? '-' : '';
-  const a = Math.abs(n);
-  const whole = Math.floor(a / 100);
-  const cents = a % 100;
-  return `${sign}¥${whole}${cents ? '.' + String(cents).padStart(2, '0').replace(/0$/, '') : ''}`;
 }
 
 function clock(seconds) {

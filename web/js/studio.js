@@ -440,6 +440,8 @@ window.fieldcastStudio = {
   get error() { return lastError; },
 };
 
+import('./studio-shop.js').then(({ mountStudioShop }) => mountStudioShop($('shop-card'), roomId, () => keyInput.value));
+
 (async () => {
   paint();
   paintRoom();
