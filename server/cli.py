@@ -17,6 +17,7 @@ from .domain.accounts.roles import Role
 from .domain.accounts.tokens import ApiToken, hash_secret, new_secret
 from .domain.errors import DomainError
 from .domain.rooms import Orientation, new_room, rotate_stream_key
+from .features.demo_shop import seed_demo_shop
 from .gc_tuning import tune_gc
 from .logs import configure_logging
 from .persistence.db import Database
@@ -29,13 +30,19 @@ DEMO_TITLE = "高山有机番茄 现摘现发"
 DEMO_BRAND = "青禾农场"
 
 
-def _serve(settings: Settings, banner: list[str] | None = None) -> None:
+def _serve(settings: Settings, banner: list[str] | None = None, demo_room: str | None = None) -> None:
     app = create_app(settings)
+
+    async def _demo_shop(app: web.Application) -> None:
+        assert demo_room is not None
+        await seed_demo_shop(app, demo_room)
 
     async def _print_banner(_app: web.Application) -> None:
         for line in banner or []:
             print(line, flush=True)
 
+    if demo_room is not None:
+        app.on_startup.append(_demo_shop)  # after the app's own start-up: the shop services exist
     app.on_startup.append(_print_banner)
     tune_gc(app)
     loop = _event_loop(settings)
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"  Go live: {base}/studio/{room}#key={key}",
                 f"  OBS (WHIP): server {base}/whip/{room}  bearer token {key}",
                 "",
-            ])
+            ], demo_room=room)
         elif args.command == "room":
             sys.exit(asyncio.run(_room_command(settings, args)))
         elif args.command == "user":
