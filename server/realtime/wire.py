@@ -285,7 +285,7 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._publishes: TurnBatch[str, None] = TurnBatch(self._publish_all)
-        host_id: str = self.host_id  # type: ignore[has-type]
+        host_id: str = self.host_id
         self._own = f'"host_id":"{host_id}"'.encode()
 
     async def emit(
@@ -295,16 +295,15 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
         """python-socketio's pub/sub emit without its walk of the payload looking for bytes
         (TextPacket: there are none): delivered here, then published for the other nodes."""
         if callback is not None or kwargs.get("ignore_queue"):
-            await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+            await super().emit(event, data, namespace=namespace or "/", room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
             return
-        namespace = namespace or "/"
+        ns = namespace or "/"
         room = to or room
-        await LocalFanout.emit(self, event, data, namespace, room=room, skip_sid=skip_sid)
-        host_id: str = self.host_id  # type: ignore[has-type]
+        await LocalFanout.emit(self, event, data, ns, room=room, skip_sid=skip_sid)
         await self._publish({
             "method": "emit", "event": event, "data": list(data) if isinstance(data, tuple) else [data],
-            "binary": False, "namespace": namespace, "room": room, "skip_sid": skip_sid, "callback": None,
-            "host_id": host_id,
+            "binary": False, "namespace": ns, "room": room, "skip_sid": skip_sid, "callback": None,
+            "host_id": self.host_id,
         })
 
     async def _listen(self) -> Any:
