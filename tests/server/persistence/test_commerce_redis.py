@@ -5,29 +5,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from server.persistence.commerce_redis import ScriptBatch, new_reservation, reserved_at
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 pytestmark = pytest.mark.timeout(30)
 
 # Returns the counter after adding ARGV[1], and the call's tag: each call's own answer.
 INCR = "return {redis.call('INCRBY', KEYS[1], tonumber(ARGV[1])), ARGV[2]}"
 
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except OSError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
-    yield client
-    await client.aclose()
 
 
 async def test_calls_in_one_turn_share_a_pipeline_and_each_gets_its_own_answer(redis: Redis) -> None:

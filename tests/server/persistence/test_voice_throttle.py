@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from server.persistence.voice_throttle import RedisThrottle
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except OSError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
-    yield client
-    await client.aclose()
 
 
 async def test_two_nodes_share_one_bucket(redis: Redis) -> None:
