@@ -95,3 +95,15 @@ def test_hidden_and_empty_states_draw_nothing() -> None:
 
 def test_countdown_clock() -> None:
     assert clock(0) == "00:00" and clock(135) == "02:15" and clock(3661) == "1:01:01" and clock(-5) == "00:00"
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_the_flash_claims_price_shows_whatever_the_countdown_and_the_name(orientation: str) -> None:
+    size = ORIENTATIONS[orientation]
+    for state in (FlashCountdownState("高山有机番茄", 100, 100, 100, "upcoming", 32),
+                  FlashCountdownState("高山有机番茄 现摘现发 500g 装" * 3, 100, 100, 100, "upcoming", 90061),
+                  FlashCountdownState("<script>" * 40, 12345, 7, 1000, "live", 59)):
+        title, when, status, _ = FlashCountdown("f", state).texts(state, size)
+        assert title == f"限量尝鲜 ¥{state.price_fen // 100 if state.price_fen % 100 == 0 else state.price_fen / 100:g}", title
+        assert when.startswith("00:") or when.startswith("25:")
+        assert status.startswith(state.product[:2]), status
