@@ -1,4 +1,4 @@
-"""The browser pages: viewer, studio, moderator console, and the static files they use."""
+"""The browser pages: viewer, studio, moderator console, operator's orders, and their static files."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ async def viewer(request: web.Request) -> web.StreamResponse:
 @routes.get("/studio/{room_id}")
 async def studio(request: web.Request) -> web.StreamResponse:
     return await _room_page(request, "studio.html")
+
+
+@routes.get("/ops")
+async def operator_orders(request: web.Request) -> web.StreamResponse:
+    # Public like the console: the orders come from the API, which asks for the operator role.
+    return _page(request, "ops.html")
 
 
 @routes.get("/mod/{room_id}")

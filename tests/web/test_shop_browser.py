@@ -126,3 +126,59 @@ async def test_the_host_explains_a_product_from_the_studio_and_viewers_see_it(sh
     assert await studio.text_content("#shop-card .pin-msg") == "推流密钥不正确，无法讲解商品"
     assert (await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json())["pinned_product_id"] is None
     assert errors == []
+
+
+async def test_the_operator_sees_pick_lists_and_orders_per_pickup_point(shop: Shop, browser: Any) -> None:
+    """/ops: a stranger is asked to sign in, a viewer is told it is for operators, an operator
+    sees what to pack per pickup point and the orders, filtered by community, with the CSV link."""
+    from server.domain.accounts.roles import Role
+    from server.http.keys import ACCOUNTS
+
+    lake = await shop.call("POST", "/api/communities", {"name": "翠湖小区", "leader_name": "李叔"}, status=201)
+    gate = await shop.call("POST", f"/api/communities/{lake['id']}/pickup-points",
+                           {"name": "南门快递柜", "address": "翠湖小区南门", "hours": "全天"}, status=201)
+    buyers = [*await make_buyers(shop.client, 2, shop.community["id"]), *await make_buyers(shop.client, 1, lake["id"], prefix="l")]
+    marked_up = "<b>李</b><img src=x>"
+    for i, (buyer, point, qty) in enumerate(zip(buyers, (shop.point, shop.point, gate), (2, 1, 3), strict=True)):
+        resp = await shop.client.post("/api/orders", headers=await csrf(shop.client, buyer), json={
+            "room_id": shop.room, "product_id": shop.product["id"], "quantity": qty, "idempotency_key": key(),
+            "delivery": {**pickup(shop, name=marked_up if i == 0 else f"邻居{i}"), "pickup_point_id": point["id"]}})
+        assert resp.status == 201, await resp.text()
+
+    await shop.client.app[ACCOUNTS].register("ops@example.com", "ops-pass-123", role=Role.OPERATOR)
+    base = str(shop.client.make_url("/"))
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(str(shop.client.make_url("/ops")))
+    await page.wait_for_function("document.body.dataset.state === 'signin'", timeout=10000)
+    assert await page.text_content("#gate-title") == "请用运营账号登录"
+    # A viewer signed in is told this page is for operators.
+    await ctx.add_cookies([{"name": "fc_session", "value": buyers[0].cookie, "url": base}])
+    await page.reload()
+    await page.wait_for_function("document.body.dataset.state === 'forbidden'", timeout=10000)
+    # The operator signs in with a password.
+    await ctx.clear_cookies()
+    login = await ctx.request.post(str(shop.client.make_url("/api/auth/login")),
+                                   data={"identifier": "ops@example.com", "password": "ops-pass-123"})
+    assert login.ok
+    await page.reload()
+    await page.wait_for_function("document.body.dataset.state === 'ready'", timeout=10000)
+    picks = page.locator("#picks .ops-pick")
+    await picks.nth(1).wait_for(timeout=10000)
+    texts = [await picks.nth(i).text_content() for i in range(2)]
+    assert "3号楼驿站" in texts[0] and "× 3" in texts[0] and "2 单" in texts[0]  # 2 + 1 tomatoes, two orders
+    assert "南门快递柜" in texts[1] and "翠湖小区" in texts[1] and "× 3" in texts[1]
+    rows = page.locator("#orders tr")
+    assert await rows.count() == 3
+    assert marked_up in await page.text_content("#orders")  # a buyer's name, as text
+    assert await page.locator("#orders img").count() == 0
+
+    await page.select_option("#community", str(lake["id"]))
+    await page.wait_for_function("document.querySelectorAll('#orders tr').length === 1", timeout=5000)
+    assert await picks.count() == 1
+    assert await page.get_attribute("#csv", "href") == f"/api/orders.csv?community_id={lake['id']}"
+    csv = await ctx.request.get(str(shop.client.make_url(f"/api/orders.csv?community_id={lake['id']}")))
+    assert csv.ok and len((await csv.text()).strip().splitlines()) == 2  # the header and the one order
+    assert errors == []
