@@ -8,6 +8,7 @@ import './strings-ops.js';
 import './strings-shop.js';
 import { applyI18n, bindLangToggle, lang, onLangChange, t } from './i18n.js';
 import { yuan } from './money.js';
+import { getJson } from './http.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { value: 'loading', me: null, communities: [], picks: [], orders: [] };
@@ -17,17 +18,6 @@ function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text != null) e.textContent = String(text);
   return e;
-}
-
-async function getJson(url) {
-  try {
-    const r = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
-    let body = null;
-    try { body = await r.json(); } catch { /* not JSON */ }
-    return { status: r.status, body };
-  } catch {
-    return { status: 0, body: null };
-  }
 }
 
 function showGate(kind) {

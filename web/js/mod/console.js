@@ -8,6 +8,7 @@ import '../strings-mod.js';
 import { applyI18n, bindLangToggle, formatCount, onLangChange, t } from '../i18n.js';
 import { reconnectSocket, roomSocket } from '../socket.js';
 import { watchPresence } from '../presence.js';
+import { getJson } from '../http.js';
 import { call, el, refreshTimes, toast } from './dom.js';
 import { mountChat } from './chat.js';
 import { mountQuestions } from './questions.js';
@@ -38,17 +39,6 @@ applyI18n();
 bindLangToggle($('lang'));
 
 // ---- who is here
-
-async function getJson(url) {
-  try {
-    const r = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
-    let body = null;
-    try { body = await r.json(); } catch { /* not JSON */ }
-    return { status: r.status, body };
-  } catch {
-    return { status: 0, body: null };
-  }
-}
 
 async function whoAmI() {
   const r = await getJson('/api/me');
