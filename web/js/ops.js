@@ -114,6 +114,7 @@ function paintOrders() {
 
 function paint() {
   applyI18n();
+  if (state.value === 'loading') return;
   if (state.value !== 'ready') { showGate(state.value); return; }
   paintFilters();
   paintPicks();
