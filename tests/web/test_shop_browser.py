@@ -125,6 +125,19 @@ async def test_the_host_explains_a_product_from_the_studio_and_viewers_see_it(sh
     await studio.wait_for_function("document.querySelector('#shop-card .pin-msg').textContent !== ''", timeout=5000)
     assert await studio.text_content("#shop-card .pin-msg") == "推流密钥不正确，无法讲解商品"
     assert (await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json())["pinned_product_id"] is None
+
+    # Without a key, a signed-in host's session pins (with its CSRF token).
+    from server.domain.accounts.roles import Role
+    from server.http.keys import ACCOUNTS
+
+    await shop.client.app[ACCOUNTS].register("host@example.com", "host-pass-1", role=Role.HOST)
+    login = await ctx.request.post(str(shop.client.make_url("/api/auth/login")),
+                                   data={"identifier": "host@example.com", "password": "host-pass-1"})
+    assert login.ok
+    await studio.fill("#key", "")
+    await items.first.locator("button").click()
+    await studio.wait_for_selector("#shop-card .pin-item.pinned", timeout=5000)
+    assert (await (await shop.client.get(f"/api/rooms/{shop.room}/shop")).json())["pinned_product_id"] == shop.product["id"]
     assert errors == []
 
 

@@ -81,11 +81,17 @@ export function mountStudioShop(card, roomId, getKey) {
   async function send(method, body) {
     const key = (getKey() || '').trim();
     const headers = { 'Content-Type': 'application/json' };
-    if (key) headers.Authorization = `Bearer ${key}`;
     busy = true;
     render();
     say('');
     try {
+      if (key) headers.Authorization = `Bearer ${key}`;
+      else {
+        // No key: a signed-in host's session, which writes with its CSRF token.
+        const me = await fetch('/api/me', { cache: 'no-store', credentials: 'same-origin' });
+        const csrf = me.ok ? (await me.json()).csrf : null;
+        if (csrf) headers['X-CSRF-Token'] = csrf;
+      }
       const r = await fetch(`/api/rooms/${encodeURIComponent(roomId)}/pin`, {
         method, headers, credentials: 'same-origin', cache: 'no-store', body: body ? JSON.stringify(body) : undefined,
       });
