@@ -9,18 +9,12 @@
 import './strings-chat.js';
 import { lang, onLangChange, t } from './i18n.js';
 import { reconnectSocket, roomSocket } from './socket.js';
+import { el } from './el.js';
 
 const MAX_SHOWN = 300;        // older lines leave the page (history is still on the server)
 const STICK_PX = 48;          // this close to the bottom counts as "reading the newest"
 const ACK_TIMEOUT_MS = 10000;
 const TOAST_MS = 4000;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 const secs = (v) => Math.max(1, Math.ceil(Number(v) || 0));
 

@@ -9,16 +9,10 @@ import './strings-shop.js';
 import { applyI18n, bindLangToggle, lang, onLangChange, t } from './i18n.js';
 import { yuan } from './money.js';
 import { getJson } from './http.js';
+import { el } from './el.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { value: 'loading', me: null, communities: [], picks: [], orders: [] };
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = String(text);
-  return e;
-}
 
 function showGate(kind) {
   state.value = kind;

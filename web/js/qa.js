@@ -10,18 +10,12 @@ import './strings-qa.js';
 import { formatCount, onLangChange, t } from './i18n.js';
 import { reconnectSocket, roomSocket } from './socket.js';
 import { openSignIn } from './signin.js';
+import { el } from './el.js';
 
 const MAX_CHARS = 300;
 const ACK_TIMEOUT_MS = 10000;
 const TOAST_MS = 4000;
 const SVG = 'http://www.w3.org/2000/svg';
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function icon(path) {
   const svg = document.createElementNS(SVG, 'svg');

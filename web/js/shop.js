@@ -10,16 +10,10 @@ import './strings-shop.js';
 import { lang, onLangChange, t } from './i18n.js';
 import { yuan } from './money.js';
 import { reconnectSocket, roomSocket } from './socket.js';
+import { el } from './el.js';
 
 const ACK_TIMEOUT_MS = 15000;
 const CONTACT_KEY = 'fieldcast.contact';
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = String(text);
-  return e;
-}
 
 function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));

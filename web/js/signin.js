@@ -6,13 +6,7 @@
 
 import './strings-chat.js';
 import { t } from './i18n.js';
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
+import { el } from './el.js';
 
 function field(labelKey, input) {
   const wrap = el('label', 'sheet-field');

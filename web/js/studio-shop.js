@@ -10,15 +10,9 @@ import './strings-pin.js';
 import { applyI18n, lang, onLangChange, t } from './i18n.js';
 import { yuan } from './money.js';
 import { roomSocket } from './socket.js';
+import { el } from './el.js';
 
 const REFRESH_MS = 30000; // the shop state again now and then, should an event be missed
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = String(text);
-  return e;
-}
 
 export function mountStudioShop(card, roomId, getKey) {
   const list = card.querySelector('.pin-list');

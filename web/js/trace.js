@@ -3,6 +3,7 @@
 
 import { applyI18n, bindLangToggle, extend, lang, onLangChange, t } from './i18n.js';
 import { PHOTO_FIELD, verifyTrail } from './trace-verify.js';
+import { el } from './el.js';
 
 extend({
   zh: {
@@ -63,13 +64,6 @@ const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
 let current = null;
 let verdict = null;
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function batchPath() {
   const m = /^\/01\/([0-9]{8,14})\/10\/([^/]+)$/.exec(location.pathname);

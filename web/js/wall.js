@@ -10,17 +10,11 @@
 import './strings-wall.js';
 import { lang, onLangChange, t } from './i18n.js';
 import { roomSocket } from './socket.js';
+import { el } from './el.js';
 
 const ACK_TIMEOUT_MS = 10000;
 const MAX_SHOWN = 50;
 const PHOTO_URL = /^\/media\/reviews\/[0-9a-f]{64}-(320|1080)\.jpg$/;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function isReview(r) {
   return r && typeof r === 'object' && Number.isFinite(r.id) && typeof r.text === 'string';

@@ -2,17 +2,13 @@
 // acknowledged Socket.IO calls and the toast.
 
 import { lang, t } from '../i18n.js';
+import { el } from '../el.js';
+
+export { el };
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ACK_TIMEOUT_MS = 10000;
 const TOAST_MS = 4500;
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 // User text: shown as text, and laid out by its own direction (Arabic, Hebrew) inside our layout.
 export function userText(tag, cls, text) {
