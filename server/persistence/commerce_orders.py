@@ -449,16 +449,12 @@ SELECT id, user_id, idempotency_key FROM new
 
 
 async def _insert_orders_pg(raw: Any, drafts: builtins.list[OrderDraft], *, now: datetime, stock_applied: bool) -> builtins.list[int]:
-    columns: builtins.list[builtins.list[Any]] = [[] for _ in range(_N)]
-    for d in drafts:
-        for column, value in zip(columns, (
-            d.user_id, d.idempotency_key, d.request_hash, d.session_id, d.room_id, d.product_id,
-            d.product_name_zh, d.product_name_en, d.quantity, d.unit_base_fen, d.unit_price_fen, d.total_fen,
-            orjson.dumps(d.lines).decode(), d.fulfilment.value, d.community_id, d.pickup_point_id,
-            d.delivery_address, d.contact_name, d.contact_phone, d.payment_method.value, d.group_buy_id,
-            d.claim_id, d.coupon_code,
-        ), strict=True):
-            column.append(value)
+    # The same row values as every other order write (order_values), one array per column.
+    rows_values = [order_values(d, now=now, stock_applied=stock_applied) for d in drafts]
+    columns = [
+        [orjson.dumps(v["lines"]).decode() for v in rows_values] if name == "lines" else [v[name] for v in rows_values]
+        for name, _ in _PG_ORDER_COLUMNS
+    ]
     rows = await raw.fetch(_PG_INSERT_ORDERS, *columns, OrderState.PENDING_PAYMENT.value, stock_applied, now.astimezone(UTC))
     # RETURNING's order is not promised: each order is found by its (buyer, key), unique per order.
     ids = {(r["user_id"], r["idempotency_key"]): int(r["id"]) for r in rows}
