@@ -181,10 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     create_user.add_argument("--nickname", default="")
     create_user.add_argument("--password", help="asked for when left out")
-    token = sub.add_parser("token", help="create an API token")
-    token.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
-    token.add_argument("--label", default="cli")
+    token = sub.add_parser("token", help="manage API tokens")
+    _token_options(token, Role.OPERATOR.value, "cli")
+    token_sub = token.add_subparsers(dest="token_cmd")
+    # `token create`, like `room create` and `user create`; plain `token --role ...` (the first
+    # spelling) still creates one. SUPPRESS: options given before `create` are not reset by its defaults.
+    _token_options(token_sub.add_parser("create", help="create an API token and print it once"),
+                   argparse.SUPPRESS, argparse.SUPPRESS)
     return parser
+
+
+def _token_options(parser: argparse.ArgumentParser, role: str, label: str) -> None:
+    parser.add_argument("--role", choices=[r.value for r in Role], default=role)
+    parser.add_argument("--label", default=label)
 
 
 def main(argv: list[str] | None = None) -> None:
