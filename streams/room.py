@@ -53,7 +53,7 @@ class RoomSpec:
 @dataclass(frozen=True)
 class Presence:
     room_id: str
-    viewers: int
+    viewers: int  # media players receiving the picture (WHEP sessions; not Socket.IO clients)
     live: bool  # on air: the host or the demo camera
     publishing: bool = False  # a host is publishing
 

@@ -22,7 +22,9 @@ async def health(request: web.Request) -> web.Response:
     rooms = {
         room_id: {
             "running": room.running,
-            "live": room.live,
+            # The same words as GET /api/rooms/<id> and the presence event (streams/room.py Presence).
+            "live": room.on_air,
+            "publishing": room.live,
             "viewers": room.viewers,
             "frames_out": room.frames_out,
             "video_bytes_out": room.video_bytes_out,

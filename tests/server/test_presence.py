@@ -46,3 +46,27 @@ async def test_join_reports_presence_and_updates_when_a_viewer_arrives(client: T
             await viewer.close()
     finally:
         await sio.disconnect()
+
+
+async def test_live_and_viewers_mean_the_same_in_health_the_room_api_and_presence(client: TestClient) -> None:
+    # `live`: viewers see a programme (the host, or the demo camera; not the stand-by slate);
+    # `publishing`: a host is sending; `viewers`: media players receiving the picture (WHEP).
+    await add_room(client, "farm", demo=True)
+    sio = socketio.AsyncClient()
+    updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sio.on("presence", lambda data: updates.put_nowait(data))
+    await sio.connect(str(client.make_url("/")), transports=["websocket"])
+    viewer = await watch(client, "farm")
+    try:
+        assert (await sio.call("join", {"room": "farm"}))["ok"] is True
+        while (update := await asyncio.wait_for(updates.get(), 10))["viewers"] != 1:
+            pass
+        health = (await (await client.get("/healthz")).json())["rooms"]["farm"]
+        room = await (await client.get("/api/rooms/farm")).json()
+        said = {"live": True, "publishing": False, "viewers": 1}
+        assert {k: update[k] for k in said} == said
+        assert {k: room[k] for k in said} == said
+        assert {k: health[k] for k in said} == said
+    finally:
+        await viewer.close()
+        await sio.disconnect()
