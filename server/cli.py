@@ -18,6 +18,7 @@ from .domain.accounts.tokens import ApiToken, hash_secret, new_secret
 from .domain.errors import DomainError
 from .domain.rooms import Orientation, new_room, rotate_stream_key
 from .features.demo_shop import seed_demo_shop
+from .features.demo_trace import seed_demo_trace
 from .gc_tuning import tune_gc
 from .logs import configure_logging
 from .persistence.db import Database
@@ -30,19 +31,25 @@ DEMO_TITLE = "高山有机番茄 现摘现发"
 DEMO_BRAND = "青禾农场"
 
 
-def _serve(settings: Settings, banner: list[str] | None = None, demo_room: str | None = None) -> None:
+def demo_app(settings: Settings, demo_room: str) -> web.Application:
+    """The app `fieldcast demo` runs: the demo room's shop and trust chain made on start-up."""
     app = create_app(settings)
 
-    async def _demo_shop(app: web.Application) -> None:
-        assert demo_room is not None
+    async def _demo_content(app: web.Application) -> None:
         await seed_demo_shop(app, demo_room)
+        await seed_demo_trace(app, demo_room)
+
+    app.on_startup.append(_demo_content)  # after the app's own start-up: the services exist
+    return app
+
+
+def _serve(settings: Settings, banner: list[str] | None = None, demo_room: str | None = None) -> None:
+    app = create_app(settings) if demo_room is None else demo_app(settings, demo_room)
 
     async def _print_banner(_app: web.Application) -> None:
         for line in banner or []:
             print(line, flush=True)
 
-    if demo_room is not None:
-        app.on_startup.append(_demo_shop)  # after the app's own start-up: the shop services exist
     app.on_startup.append(_print_banner)
     tune_gc(app)
     loop = _event_loop(settings)
@@ -62,7 +69,7 @@ def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-async def _ensure_demo_room(settings: Settings) -> str:
+async def ensure_demo_room(settings: Settings) -> str:
     """The demo room exists, with a fresh stream key (printed, since only its hash is kept)."""
     db = Database(settings.database_url)
     try:
@@ -214,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             if not settings.ice_servers and not settings.ice_include_loopback:
                 # The demo is usually watched on the same machine: offer 127.0.0.1 too.
                 settings = settings.model_copy(update={"ice_include_loopback": True})
-            key = asyncio.run(_ensure_demo_room(settings))
+            key = asyncio.run(ensure_demo_room(settings))
             base = settings.base_url()
             room = settings.demo_room_id
             _serve(settings, [

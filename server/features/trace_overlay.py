@@ -11,7 +11,7 @@ from overlay.layers.qr_code import QrCode, QrCodeState
 from overlay.layers.sensor_panel import SensorEntry, SensorPanel, SensorPanelState
 from streams.room import LiveRoom
 
-from ..domain.sensors.readings import LABELS_ZH, QUANTITIES
+from ..domain.sensors.readings import LABELS_ZH, QUANTITIES, panel_entry
 from ..domain.trace.labels import qr_matrix
 from ..persistence.trace_sensors import RoomOverlay, SqlSensorStore
 from .sensor_hub import SensorHub
@@ -70,22 +70,27 @@ class TraceOverlay:
             room.compositor_layer_state(QR, await asyncio.get_running_loop().run_in_executor(None, self.qr_state, choice))
             await self.refresh(room.spec.room_id)
 
-    async def panel_state(self, device_ids: tuple[str, ...]) -> SensorPanelState:
+    async def panel_state(self, chosen: tuple[str, ...]) -> SensorPanelState:
+        """`chosen`: panel entries, "device" (every quantity it reports) or "device:quantity"."""
         now = datetime.now(UTC)
-        latest = await self.hub.current(list(device_ids))
+        picks = [panel_entry(entry) for entry in chosen]
+        latest = await self.hub.current(list(dict.fromkeys(d for d, _ in picks)))
         entries: list[SensorEntry] = []
         simulated = False
-        for device_id in device_ids:
+        for device_id, only in picks:
             device = self.hub.devices.get(device_id)
             if device is None:
                 continue
             simulated = simulated or device.simulated
             reading = latest.get(device_id)
             prefix = DEVICE_LABEL.get(device.kind, "")
-            quantities = [q for q in QUANTITIES if reading and q in reading.values] or ["temperature"]
+            if only is not None:
+                quantities = [only]
+            else:
+                quantities = [q for q in QUANTITIES if reading and q in reading.values] or ["temperature"]
             for q in quantities:
                 label = f"{prefix} {LABELS_ZH[q]}".strip()
-                if reading is None:
+                if reading is None or q not in reading.values:
                     entries.append(SensorEntry(label, "—", None, True))
                     continue
                 age = max(0, int((now - reading.at).total_seconds()))

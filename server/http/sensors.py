@@ -15,6 +15,7 @@ from ..domain.accounts.roles import Role
 from ..domain.errors import InvalidInput
 from ..domain.sensors.anomalies import CompensationPolicy
 from ..domain.sensors.devices import BadDeviceToken
+from ..domain.sensors.readings import panel_entry
 from ..media import load_room
 from ..persistence.trace_sensors import RoomOverlay
 from .auth import bearer, require_role, require_user
@@ -57,7 +58,7 @@ class BatchRef(BaseModel):
 
 class OverlayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    devices: list[str] = Field(default_factory=list, max_length=4)
+    devices: list[str] = Field(default_factory=list, max_length=4)  # "truck-1" or "field-3:soil_moisture"
     batch: BatchRef | None = None
 
 
@@ -153,7 +154,8 @@ async def choose_overlay(request: web.Request) -> web.Response:
     room = await load_room(request.app, request.match_info["room_id"])
     body = OverlayIn.model_validate(await read_json(request))
     hub = request.app[SENSORS]
-    for device_id in body.devices:
+    for entry in body.devices:
+        device_id, _ = panel_entry(entry)
         await hub.device(device_id)
     gtin = lot = ""
     if body.batch is not None:

@@ -212,6 +212,29 @@ async def test_the_overlay_refuses_unknown_devices_and_batches(client: Any) -> N
     assert (await client.put("/api/rooms/nope/trace-overlay", json={}, headers=auth)).status == 404
 
 
+@pytest.mark.media
+async def test_the_panel_shows_one_quantity_of_a_device_when_the_host_names_it(client: Any) -> None:
+    token = await operator_token(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    device = await add_device(client, token, "field-2", "田间", "field")
+    await add_room(client, "farm")
+    room = await open_live_room(client.app, await client.app[ROOMS].get("farm"))
+    resp = await client.put("/api/rooms/farm/trace-overlay", json={"devices": ["field-2:pressure"]}, headers=auth)
+    assert resp.status == 400 and (await resp.json())["error"] == "bad_panel_entry"
+    resp = await client.put("/api/rooms/farm/trace-overlay", json={"devices": ["field-2:soil_moisture"]}, headers=auth)
+    assert resp.status == 200, await resp.text()
+    resp = await client.post("/api/sensors/field-2/readings", json={"temperature": 21.5, "soil_moisture": 33.0},
+                             headers={"Authorization": f"Bearer {device['token']}"})
+    assert resp.status == 202
+    panel = room.compositor.get("sensor-panel")
+    assert panel is not None
+
+    async def shows_it() -> bool:
+        return [(e.label, e.value) for e in panel.state.entries] == [("土壤湿度", "33.0%")]
+
+    await wait_for(shows_it)
+
+
 async def test_an_mqtt_reading_is_acknowledged_only_once_stored(mqtt_client: Any, sqlite_url: str) -> None:
     import sqlite3
 

@@ -28,6 +28,19 @@ class OutOfOrderReading(InvalidInput):
     code = "out_of_order_reading"
 
 
+class BadPanelEntry(InvalidInput):
+    code = "bad_panel_entry"
+
+
+def panel_entry(entry: str) -> tuple[str, str | None]:
+    """A sensor panel entry -> (device id, quantity): "truck-1" shows every quantity the device
+    reports, "field-3:soil_moisture" only that one (a field probe's air readings can stay off)."""
+    device_id, colon, quantity = entry.partition(":")
+    if colon and quantity not in QUANTITIES:
+        raise BadPanelEntry(f"{entry[:60]!r}: after the colon comes one of {', '.join(QUANTITIES)}")
+    return device_id, quantity or None
+
+
 @dataclass(frozen=True)
 class Reading:
     device_id: str
