@@ -47,6 +47,9 @@ class MediaServer:
             room = LiveRoom(spec, options, asyncio.get_running_loop())
             if self._on_presence is not None:
                 room.listeners.append(self._on_presence)
+                # Its state from the start (a demo room is on air before anyone watches), not only
+                # from its first change: a client joining now is told what /api/rooms says.
+                self._on_presence(room.presence())
             self.rooms[spec.room_id] = room
             for hook in self.on_room_open:
                 hook(room)

@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from tests.conftest import make_settings
+from server.http.keys import ROOMS
+from server.media import open_live_room
 from tests.helpers import add_room, watch
 
 pytestmark = pytest.mark.timeout(60)
@@ -69,4 +71,20 @@ async def test_live_and_viewers_mean_the_same_in_health_the_room_api_and_presenc
         assert {k: health[k] for k in said} == said
     finally:
         await viewer.close()
+        await sio.disconnect()
+
+
+async def test_joining_an_open_demo_room_before_anyone_watches_says_it_is_live(client: TestClient) -> None:
+    await add_room(client, "farm", demo=True)
+    room = await client.app[ROOMS].get("farm")
+    assert room is not None
+    await open_live_room(client.app, room)  # as at start-up: the demo camera is on air, nobody watches
+    sio = socketio.AsyncClient()
+    await sio.connect(str(client.make_url("/")), transports=["websocket"])
+    try:
+        reply = await sio.call("join", {"room": "farm"})
+        listed = await (await client.get("/api/rooms/farm")).json()
+        assert reply["presence"] == {"room": "farm", "viewers": 0, "live": True, "publishing": False}
+        assert listed["live"] is True and listed["viewers"] == 0
+    finally:
         await sio.disconnect()
