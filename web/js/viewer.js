@@ -91,9 +91,17 @@ function showStatus({ textKey, sub = '', spinner = true, retry = false }) {
 }
 function hideStatus() { $('status').hidden = true; clearInterval(countdown); countdown = 0; }
 
+// While the picture shows, it carries its own LIVE badge and viewer count: the page's pill steps
+// back (screen readers still hear it; see .room[data-picture] in app.css).
+function markPicture() {
+  const on = !!player && player.state === 'playing' && video.readyState >= 2 && video.videoWidth > 0;
+  $('room').dataset.picture = on ? 'on' : 'off';
+}
+
 function renderState(d) {
   clearInterval(countdown);
   countdown = 0;
+  markPicture();
   if (notFound) {
     showStatus({ textKey: 'err.notFound', sub: t('err.notFoundHint'), spinner: false });
     return;
@@ -153,6 +161,7 @@ $('sound').addEventListener('click', () => {
 
 video.addEventListener('playing', () => {
   autoplayBlocked = false;
+  markPicture();
   if (player && player.state === 'playing') hideStatus();
   updateSound();
 });
