@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)  # each command is a fresh process: ~3 s of imports on a busy machine
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SERVERS = {"serve", "demo"}

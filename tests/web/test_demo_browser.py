@@ -58,8 +58,9 @@ async def test_the_demo_batch_trace_page_verifies_in_the_browser(server: TestSer
     assert verdict["ok"], verdict["steps"]
     inclusions = [s for s in verdict["steps"] if s["step"] == "inclusion"]
     assert len(inclusions) == 5 and all(s["ok"] for s in inclusions), inclusions
-    if shots():
-        await page.screenshot(path=str(shots() / "demo-trace-412.png"), full_page=True)
+    out = shots()
+    if out:
+        await page.screenshot(path=str(out / "demo-trace-412.png"), full_page=True)
     assert page.errors == []
 
 
@@ -67,13 +68,13 @@ def stream_boxes(server: TestServer) -> dict[str, tuple[int, int, int, int]]:
     """Where each of the picture's own overlays is, in frame pixels, after the compositor's flow."""
     room = server.app[MEDIA].rooms[ROOM]
     size = (room.width, room.height)
-    layers = [layer for layer in room.compositor.layers() if layer.visible and layer.box(size) is not None]
-    moves = room.compositor.placements(layers)
+    drawn = {layer.name: (layer, box) for layer in room.compositor.layers()
+             if layer.visible and (box := layer.box(size)) is not None}
+    moves = room.compositor.placements([layer for layer, _ in drawn.values()])
     boxes = {}
-    for layer in layers:
-        x, y, w, h = layer.box(size)
-        dx, dy = moves.get(layer.name, (0, 0))
-        boxes[layer.name] = (x + dx, y + dy, w, h)
+    for name, (_, (x, y, w, h)) in drawn.items():
+        dx, dy = moves.get(name, (0, 0))
+        boxes[name] = (x + dx, y + dy, w, h)
     return boxes
 
 
@@ -83,8 +84,9 @@ async def test_on_a_phone_the_page_leaves_the_pictures_overlays_uncovered(server
     await page.wait_for_function("document.getElementById('video').videoWidth > 0", timeout=10000)
     await page.wait_for_selector("#sound", state="visible", timeout=5000)  # muted autoplay: the sound pill shows
     assert await page.text_content("#live-pill") == "直播", "still there for screen readers"
-    if shots():
-        await page.screenshot(path=str(shots() / "demo-viewer-412x860.png"))
+    out = shots()
+    if out:
+        await page.screenshot(path=str(out / "demo-viewer-412x860.png"))
 
     # The picture as drawn: the video element's box, fitted (object-fit: contain) to 720x1280.
     box = await page.evaluate("""() => {
