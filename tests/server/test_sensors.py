@@ -303,6 +303,9 @@ async def test_fieldcast_serve_on_its_default_event_loop_stores_a_reading_from_m
                 return [p[1] for p in (await resp.json())["series"].get("temperature", [])] == [4.2]
 
             await wait_for(in_history, timeout=15)
+            resp = await http.get("/api/sensors/stats", headers=auth)
+            counters = await resp.json()
+            assert counters["mqtt_connected"] is True and counters["mqtt_received"] == 1, counters
         assert "AssertionError" not in log.read_text()
     finally:
         proc.terminate()
