@@ -25,7 +25,6 @@ from .peers import StampedCamera, publish, watch
 from .server_proc import start_server
 
 
-
 @dataclass(frozen=True)
 class Size:
     viewers: int
