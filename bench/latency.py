@@ -8,8 +8,9 @@ at that time in the percentiles instead of aborting the run: the other figures s
 the failure is named. (The one TimeoutError seen here came from running after bench.viewers in one
 process, whose decoder patch then left this viewer nothing to decode; benchmarks now run in their
 own processes and that patch is scoped. The server asks its encoder for a keyframe on each join and
-each PLI, and the request stays pending until the rate limit lets it through, so a join waits at
-most the rate limit, then the GOP if that keyframe's packets are lost on the way.)
+each PLI, and the request stays pending until the rate limit lets it through; if that keyframe's
+packets are lost past NACK repair, aiortc's receiver sends a PLI on the decode error, and x264
+sends a keyframe every GOP anyway: once DTLS is up, a first frame is a rate limit, at worst a GOP, away.)
 """
 
 from __future__ import annotations
