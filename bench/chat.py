@@ -2,7 +2,7 @@
 
 A real server runs in a child process (SQLite, like the embedded default). The viewers are
 separate Socket.IO connections (each its own websocket, Engine.IO session and namespace connection)
-from bench/sio_lite.py, a lean client, in VIEWER_PROCS worker processes, one event loop each: on a
+from bench/sio_lite.py, a lean client, in `Size.viewer_procs` worker processes, one event loop each: on a
 2-core machine the viewers share the cores with the server, and a full python-socketio client per
 viewer spent more CPU receiving than the server spent sending. The senders are python-socketio
 clients of signed-in accounts in this process. Every message carries its send time
@@ -11,7 +11,7 @@ latency is the moment its handler runs minus that: the server's checks, the data
 fan-out and the viewer's own decoding are all inside it.
 
   chat_fanout_p50_ms / _p99_ms  one message at a time in a quiet room, over every (message, viewer)
-  chat_msgs_per_s               the highest offered rate (for LOAD_S seconds) that was accepted in
+  chat_msgs_per_s               the highest offered rate (for `Size.load_s` seconds) that was accepted in
                                 full, reached every viewer, and kept p99 under 1 s
   chat_in_per_s                 at that rate, messages accepted over the time from the first send
                                 to the last acknowledgement (a little under the offered rate: the
@@ -35,6 +35,7 @@ BENCH_CHAT_US_PER_VIEWER (the server's fan-out window per viewer).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import multiprocessing as mp
 import os
@@ -53,17 +54,34 @@ from .server_proc import ServerProcess, start_server
 from .sio_lite import LiteClient
 
 ROOM = "bench"
-VIEWERS = int(os.environ.get("BENCH_CHAT_VIEWERS", "2000"))
-VIEWER_PROCS = int(os.environ.get("BENCH_CHAT_PROCS", "2"))
-SENDERS = 20
-FANOUT_MESSAGES = 30
-# Longer than the fan-out window at 2,000 viewers (0.5 s): each message finds the room quiet.
-FANOUT_GAP_S = 1.0
-RATES = [int(r) for r in os.environ.get("BENCH_CHAT_RATES", "250,500,750,1000").split(",")]
-LOAD_S = 8.0
-LOAD_SAMPLE_EVERY = 20  # latency from every 20th viewer under load (counts from all of them)
 P99_LIMIT_S = 1.0
 CONNECT_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Size:
+    viewers: int
+    viewer_procs: int
+    senders: int
+    fanout_messages: int
+    fanout_gap_s: float
+    rates: tuple[int, ...]  # offered messages a second, tried in turn until one is not sustained
+    load_s: float
+    load_sample_every: int  # latency from every n-th viewer under load (counts from all of them)
+
+
+FULL = Size(
+    viewers=int(os.environ.get("BENCH_CHAT_VIEWERS", "2000")), viewer_procs=int(os.environ.get("BENCH_CHAT_PROCS", "2")),
+    senders=20, fanout_messages=30,
+    # Longer than the fan-out window at 2,000 viewers (0.5 s): each message finds the room quiet.
+    fanout_gap_s=1.0,
+    rates=tuple(int(r) for r in os.environ.get("BENCH_CHAT_RATES", "250,500,750,1000").split(",")),
+    load_s=8.0, load_sample_every=20,
+)
+SMOKE = Size(viewers=20, viewer_procs=1, senders=2, fanout_messages=3, fanout_gap_s=0.2, rates=(20,), load_s=1.0,
+             load_sample_every=1)
+POSITIVE = ("chat_viewers", "chat_fanout_p50_ms", "chat_fanout_p99_ms", "chat_msgs_per_s", "chat_in_per_s",
+            "chat_msgs_per_s_no_window")
 
 
 def _runqueue_wait(pid: int) -> float:
@@ -215,15 +233,15 @@ async def _senders(http: aiohttp.ClientSession, base: str, n: int) -> list[socke
     return senders
 
 
-async def _fanout(senders: list[socketio.AsyncClient], viewers: Viewers) -> tuple[float, float, int]:
+async def _fanout(senders: list[socketio.AsyncClient], viewers: Viewers, size: Size) -> tuple[float, float, int]:
     await viewers.ask_all("reset", 1)
-    for k in range(FANOUT_MESSAGES):
+    for k in range(size.fanout_messages):
         reply = await senders[k % len(senders)].call(
             "chat:send", {"room": ROOM, "text": f"{time.monotonic():.6f} 今天的番茄真甜 🍅 #{k}"}, timeout=30
         )
         assert reply.get("ok"), reply
-        await asyncio.sleep(FANOUT_GAP_S)
-    low = await viewers.wait_all_received(FANOUT_MESSAGES, 10)
+        await asyncio.sleep(size.fanout_gap_s)
+    low = await viewers.wait_all_received(size.fanout_messages, 10)
     latencies = [x for r in await viewers.ask_all("report") for x in r[2]]
     return _p(latencies, 0.50), _p(latencies, 0.99), low
 
@@ -246,9 +264,10 @@ class Load:
         return self.refused == 0 and self.delivered_min >= self.accepted and self.p99_s <= P99_LIMIT_S
 
 
-async def _load(senders: list[socketio.AsyncClient], viewers: Viewers, rate: int, server: psutil.Process) -> Load:
-    client_cpu0 = sum(r[1] for r in await viewers.ask_all("reset", LOAD_SAMPLE_EVERY))
-    total = int(rate * LOAD_S)
+async def _load(senders: list[socketio.AsyncClient], viewers: Viewers, rate: int, server: psutil.Process,
+                size: Size) -> Load:
+    client_cpu0 = sum(r[1] for r in await viewers.ask_all("reset", size.load_sample_every))
+    total = int(rate * size.load_s)
     accepted = refused = 0
     last_ack = 0.0
 
@@ -289,19 +308,19 @@ async def _load(senders: list[socketio.AsyncClient], viewers: Viewers, rate: int
     )
 
 
-async def _run(server: ServerProcess, fanout: bool) -> tuple[tuple[float, float, int] | None, list[Load], Viewers]:
-    viewers = Viewers(server.base, VIEWERS, VIEWER_PROCS)
+async def _run(server: ServerProcess, fanout: bool, size: Size) -> tuple[tuple[float, float, int] | None, list[Load], Viewers]:
+    viewers = Viewers(server.base, size.viewers, size.viewer_procs)
     print(f"  {viewers.connected} viewers connected in {viewers.connect_s:.1f} s", file=sys.stderr)
     async with aiohttp.ClientSession() as http:
-        senders = await _senders(http, server.base, SENDERS)
+        senders = await _senders(http, server.base, size.senders)
         try:
-            result = await _fanout(senders, viewers) if fanout else None
+            result = await _fanout(senders, viewers, size) if fanout else None
             if result:
                 print(f"  fan-out p50 {result[0] * 1000:.0f} ms p99 {result[1] * 1000:.0f} ms", file=sys.stderr)
             loads = []
             proc = psutil.Process(server.proc.pid)
-            for rate in RATES:
-                load = await _load(senders, viewers, rate, proc)
+            for rate in size.rates:
+                load = await _load(senders, viewers, rate, proc, size)
                 loads.append(load)
                 print(
                     f"  offered {rate}/s: accepted {load.accepted} refused {load.refused} in {load.in_per_s:.0f}/s, "
@@ -324,7 +343,7 @@ def _best(loads: list[Load]) -> Load | None:
     return max(good, key=lambda load: load.rate) if good else None
 
 
-def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | None, list[Load]]:
+def _measure(batch_ms: int, fanout: bool, size: Size) -> tuple[tuple[float, float, int] | None, list[Load]]:
     server, _ = start_server([(ROOM, [])], {
         "FIELDCAST_CHAT_RATE_MESSAGES": "1000000",
         "FIELDCAST_CHAT_RATE_WINDOW_S": "1",
@@ -338,7 +357,7 @@ def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | No
     try:
         async def go() -> tuple[tuple[float, float, int] | None, list[Load]]:
             nonlocal viewers
-            result, loads, viewers = await _run(server, fanout)
+            result, loads, viewers = await _run(server, fanout, size)
             return result, loads
 
         return asyncio.run(go())
@@ -349,25 +368,28 @@ def _measure(batch_ms: int, fanout: bool) -> tuple[tuple[float, float, int] | No
 
 
 def main() -> None:
-    print(f"  {VIEWERS} viewers in {VIEWER_PROCS} processes, {SENDERS} senders; batched fan-out; "
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
+    size = SMOKE if parser.parse_args().smoke else FULL
+    print(f"  {size.viewers} viewers in {size.viewer_procs} processes, {size.senders} senders; batched fan-out; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
-    fanout, loads = _measure(100, fanout=True)
+    fanout, loads = _measure(100, fanout=True, size=size)
     assert fanout is not None
     best = _best(loads)
-    print(f"chat_viewers: {VIEWERS}")
+    print(f"chat_viewers: {size.viewers}")
     print(f"chat_fanout_p50_ms: {fanout[0] * 1000:.0f}")
     print(f"chat_fanout_p99_ms: {fanout[1] * 1000:.0f}")
-    print(f"chat_msgs_per_s: {best.rate}" if best else f"chat_msgs_per_s: 0  # below {RATES[0]}/s")
+    print(f"chat_msgs_per_s: {best.rate}" if best else f"chat_msgs_per_s: 0  # below {size.rates[0]}/s")
     if best:
         print(f"chat_in_per_s: {best.in_per_s:.0f}")
         print(f"chat_load_p99_ms: {best.p99_s * 1000:.0f}")
         print(f"chat_server_cpu: {best.server_cpu:.2f}")
         print(f"chat_server_cpu_wait: {best.server_wait:.2f}")
     print("  peer: no batching window", file=sys.stderr)
-    _, peer_loads = _measure(0, fanout=False)
+    _, peer_loads = _measure(0, fanout=False, size=size)
     peer = _best(peer_loads)
     print(f"chat_msgs_per_s_no_window: {peer.rate}" if peer else
-          f"chat_msgs_per_s_no_window: 0  # below {RATES[0]}/s")
+          f"chat_msgs_per_s_no_window: 0  # below {size.rates[0]}/s")
     if best and peer:
         print(f"chat_window_gain: {best.rate / peer.rate:.2f}")
 

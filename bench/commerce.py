@@ -3,13 +3,13 @@
 N separate Socket.IO connections (N = 2,000, each a signed-in buyer, all in this process) on one
 server node (a child process), all in the live room, so every broadcast reaches all of them.
 
-The race: all N claim at the same instant from a flash claim of CLAIM_UNITS units.
+The race: all N claim at the same instant from a flash claim of `Size.claim_units` units.
   flash_race_s, flash_race_p99_ms  time until the last of the N has its answer, and the p99 of
                                    their send-to-answer times. In a simultaneous burst the p99 is
                                    about N / throughput whatever the server does (the last answer
                                    waits for the N-1 before it), so it measures the burst size;
                                    that is why the rate figures come from the sustained run.
-The sustained run: claims arrive at a fixed offered rate for SUSTAIN_S seconds, spread round-robin
+The sustained run: claims arrive at a fixed offered rate for `Size.sustain_s` seconds, spread round-robin
 over the N clients (open loop: each attempt's latency counts from when it was due, so a server
 falling behind is charged for the queue it builds), from a claim with exactly as many units as
 attempts, so every attempt is a winning claim that writes an order (the expensive path).
@@ -25,6 +25,7 @@ connected viewers.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import os
@@ -46,13 +47,27 @@ from server.domain.accounts.tokens import hash_secret
 from .server_proc import start_server
 from .sio_lite import LiteClient, connect_crowd
 
-N_CLIENTS = int(os.environ.get("BENCH_COMMERCE_CLIENTS", "2000"))
-CLAIM_UNITS = 500
-RATES = [int(r) for r in os.environ.get("BENCH_COMMERCE_RATES", "1000,1250,1500,2000,3000").split(",")]
-GOAL_RATE = 2000
-SUSTAIN_S = 5.0
 P99_LIMIT_S = 1.0
-FANOUT_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class Size:
+    clients: int
+    claim_units: int  # of the race's flash claim
+    rates: tuple[int, ...]  # offered claims a second, tried in turn
+    goal_rate: int
+    sustain_s: float
+    fanout_rounds: int
+
+
+FULL = Size(
+    clients=int(os.environ.get("BENCH_COMMERCE_CLIENTS", "2000")), claim_units=500,
+    rates=tuple(int(r) for r in os.environ.get("BENCH_COMMERCE_RATES", "1000,1250,1500,2000,3000").split(",")),
+    goal_rate=2000, sustain_s=5.0, fanout_rounds=5,
+)
+SMOKE = Size(clients=20, claim_units=10, rates=(50,), goal_rate=50, sustain_s=1.0, fanout_rounds=2)
+POSITIVE = ("flash_claim_clients", "flash_race_s", "flash_claims_per_s", "flash_claim_p99_ms", "groupbuy_fanout_p99_ms")
+ZERO = ("oversold", "lost_orders")
 PG_ADMIN = os.environ.get("FIELDCAST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FIELDCAST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ROOM = "bench"
@@ -154,7 +169,7 @@ async def _sustained(clients: list[LiteClient], claim_id: int, delivery: dict[st
                 (cpu1[0] - cpu0[0]) / span, (cpu1[1] - cpu0[1]) / span)
 
 
-async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
+async def _run(base: str, env: dict[str, str], db_url: str, size: Size) -> dict[str, float]:
     token = _operator_token(env)
     auth = {"Authorization": f"Bearer {token}"}
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -175,11 +190,11 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
             "tiers": [{"buyers": 20, "discount_fen": 100}, {"buyers": 40, "discount_fen": 200}],
             "deadline": (now + timedelta(hours=1)).isoformat()})
         claim = await api("POST", f"/api/sessions/{session['id']}/flash-claims", {
-            "product_id": product["id"], "price_fen": 100, "quantity": CLAIM_UNITS, "per_buyer_limit": 1,
+            "product_id": product["id"], "price_fen": 100, "quantity": size.claim_units, "per_buyer_limit": 1,
             "starts_at": (now - timedelta(seconds=1)).isoformat(), "ends_at": (now + timedelta(minutes=30)).isoformat()})
         delivery = {"fulfilment": "pickup", "pickup_point_id": point["id"], "contact_name": "李女士", "contact_phone": "13912345678"}
 
-        cookies = await _buyers(db_url, N_CLIENTS, community["id"])
+        cookies = await _buyers(db_url, size.clients, community["id"])
         clients = await connect_crowd(http, base, cookies)
         await asyncio.gather(*(c.call("shop.join", {"room": ROOM}) for c in clients))
         print(f"  {len(clients)} clients connected and in the room", file=sys.stderr)
@@ -203,16 +218,16 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
         codes: dict[str, int] = {}
         for a in answers:
             codes[a.get("error", "ok")] = codes.get(a.get("error", "ok"), 0) + 1
-        print(f"  race: {len(clients)} at once for {CLAIM_UNITS} units in {elapsed:.2f} s: {codes}", file=sys.stderr)
-        claim_checks = [(claim["id"], CLAIM_UNITS, won)]
+        print(f"  race: {len(clients)} at once for {size.claim_units} units in {elapsed:.2f} s: {codes}", file=sys.stderr)
+        claim_checks = [(claim["id"], size.claim_units, won)]
 
         # -- sustained claims ----------------------------------------------------------------------
         loads: list[Load] = []
-        rates = list(RATES)
+        rates = list(size.rates)
         while rates:
             rate = rates.pop(0)
             await asyncio.sleep(1.0)
-            units = int(rate * SUSTAIN_S)
+            units = int(rate * size.sustain_s)
             now = datetime.now(UTC)
             steady = await api("POST", f"/api/sessions/{session['id']}/flash-claims", {
                 "product_id": product["id"], "price_fen": 100, "quantity": units,
@@ -226,7 +241,8 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
                   f"server {load.server_cpu:.2f} cpu-s/s, this process {load.client_cpu:.2f}", file=sys.stderr)
             if not load.sustained(units):
                 # Higher rates would fail too; the goal rate is still measured for its p99.
-                rates = [GOAL_RATE] if all(done.rate != GOAL_RATE for done in loads) and rate < GOAL_RATE else []
+                goal = size.goal_rate
+                rates = [goal] if all(done.rate != goal for done in loads) and rate < goal else []
 
         await asyncio.sleep(1.5)  # the server applies Redis-taken units to SQL every 0.5 s
         oversold = lost = 0
@@ -248,7 +264,7 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
             c.handlers["groupbuy.progress"] = lambda data, at: arrivals.setdefault(int(data["buyers"]), []).append(at)
         fanout: list[float] = []
         buyers_now = len({a["order"]["id"] for a in answers if a.get("ok")}) and 0
-        for round_ in range(FANOUT_ROUNDS):
+        for round_ in range(size.fanout_rounds):
             buyer = clients[-1 - round_]
             sent = loop.time()
             answer = await buyer.call("order.create", {
@@ -266,8 +282,8 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
                 fanout += [10.0] * missing
             await asyncio.sleep(0.5)
         await asyncio.gather(*(c.close() for c in clients))
-        good = [load for load in loads if load.sustained(int(load.rate * SUSTAIN_S))]
-        at_goal = [load for load in loads if load.rate == GOAL_RATE]
+        good = [load for load in loads if load.sustained(int(load.rate * size.sustain_s))]
+        at_goal = [load for load in loads if load.rate == size.goal_rate]
         return {
             "clients": len(clients),
             "flash_race_s": elapsed,
@@ -284,6 +300,9 @@ async def _run(base: str, env: dict[str, str], db_url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
+    size = SMOKE if parser.parse_args().smoke else FULL
     name = f"fieldcast_bench_{secrets.token_hex(4)}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     db_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
@@ -292,7 +311,7 @@ def main() -> None:
         server, _ = start_server([(ROOM, [])], settings={
             "FIELDCAST_DATABASE_URL": db_url, "FIELDCAST_REDIS_URL": REDIS_URL})
         SERVER_PID[0] = server.proc.pid
-        result = asyncio.run(_run(server.base, server.env, db_url))
+        result = asyncio.run(_run(server.base, server.env, db_url, size))
         print(f"flash_claim_clients: {result['clients']}")
         print(f"flash_race_s: {result['flash_race_s']:.2f}")
         print(f"flash_race_p99_ms: {result['flash_race_p99_ms']:.0f}")

@@ -26,8 +26,18 @@ from overlay.text import face
 from overlay.theme import ACCENT, PANEL, TEXT, TEXT_MUTED, safe_margin, unit
 from overlay.yuv import rgb_to_yuv, rgb_to_yuv420
 
-_RUNS = 7
-_FRAMES_PER_RUN = 150
+
+@dataclass(frozen=True)
+class Size:
+    runs: int
+    frames_per_run: int
+    peer_runs: int
+    peer_frames: int
+
+
+FULL = Size(runs=7, frames_per_run=150, peer_runs=3, peer_frames=30)
+SMOKE = Size(runs=1, frames_per_run=5, peer_runs=1, peer_frames=3)
+POSITIVE = ("composite_ms_720p", "composite_coverage_720p", "composite_naive_float_ms_720p", "composite_speedup_vs_naive")
 
 
 @dataclass(frozen=True)
@@ -198,7 +208,9 @@ def write_png(planes: tuple[np.ndarray, np.ndarray, np.ndarray], path: Path) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--png", type=Path, help="write overlay_{portrait,landscape}.png here")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
     args = parser.parse_args()
+    size = SMOKE if args.smoke else FULL
 
     width, height = 1280, 720
     compositor = build(width, height)
@@ -210,8 +222,8 @@ def main() -> None:
         compositor.composite(y, u, v, now=1.0)
 
     peer = naive_blender(compositor)
-    ms = statistics.median(_time_frames(ours, base, _FRAMES_PER_RUN) for _ in range(_RUNS))
-    peer_ms = statistics.median(_time_frames(peer, base, 30) for _ in range(3))
+    ms = statistics.median(_time_frames(ours, base, size.frames_per_run) for _ in range(size.runs))
+    peer_ms = statistics.median(_time_frames(peer, base, size.peer_frames) for _ in range(size.peer_runs))
     print(f"composite_ms_720p: {ms:.3f}")
     print(f"composite_coverage_720p: {coverage(compositor):.2f}")
     print(f"composite_naive_float_ms_720p: {peer_ms:.3f}")

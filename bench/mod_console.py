@@ -12,12 +12,14 @@ the message's element is added (one machine, one clock).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -26,12 +28,23 @@ import socketio
 from .server_proc import ServerProcess, start_server
 
 ROOM = "farm"
-VIEWERS = 20
-SEED_MESSAGES = 100  # five each: the chat's burst allowance
-QUESTIONS = 40
-MESSAGES = 40  # measured, two per viewer, spaced out
 GAP_S = 0.15
-RELOADS = 5
+
+
+@dataclass(frozen=True)
+class Size:
+    viewers: int
+    seed_messages: int
+    questions: int
+    messages: int  # measured, spaced out
+    refill_s: float  # the chat's burst allowance (five a viewer) refills before the measured ones
+    reloads: int
+
+
+FULL = Size(viewers=20, seed_messages=100, questions=40, messages=40, refill_s=10.0, reloads=5)
+# Two seeded and two measured messages a viewer stay inside the burst allowance: no refill wait.
+SMOKE = Size(viewers=3, seed_messages=6, questions=3, messages=6, refill_s=0.0, reloads=1)
+POSITIVE = ("mod_console_ready_ms", "mod_chat_to_console_p95_ms", "viewer_chat_p95_ms", "mod_vs_viewer_p95_ratio")
 PASSWORD = "tomato-2026"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -75,11 +88,11 @@ async def _viewer(base: str, n: int) -> Viewer:
     return v
 
 
-async def _seed(viewers: list[Viewer]) -> None:
-    for i in range(SEED_MESSAGES):
+async def _seed(viewers: list[Viewer], size: Size) -> None:
+    for i in range(size.seed_messages):
         reply = await viewers[i % len(viewers)].call("chat:send", {"room": ROOM, "text": f"第{i}条：番茄今天甜吗？🍅"})
         assert reply.get("ok"), reply
-    for i in range(QUESTIONS):
+    for i in range(size.questions):
         asker = viewers[i % len(viewers)]
         reply = await asker.call("qa:ask", {"room": ROOM, "text": f"问题{i}：{'发货' if i % 2 else '包装'}需要几天？第{i}批"})
         assert reply.get("ok"), reply
@@ -101,22 +114,22 @@ def _moderator(server: ServerProcess) -> None:
     )
 
 
-async def _run(server: ServerProcess) -> dict[str, float]:
+async def _run(server: ServerProcess, size: Size) -> dict[str, float]:
     base = server.base
     viewers: list[Viewer] = []
     try:
-        for n in range(VIEWERS):
+        for n in range(size.viewers):
             viewers.append(await _viewer(base, n))
-        await _seed(viewers)
-        await asyncio.sleep(10)  # the chat's burst allowance refills
-        return await _measure(base, viewers)
+        await _seed(viewers, size)
+        await asyncio.sleep(size.refill_s)
+        return await _measure(base, viewers, size)
     finally:
         for v in viewers:
             await v.sio.disconnect()
             await v.http.close()
 
 
-async def _measure(base: str, viewers: list[Viewer]) -> dict[str, float]:
+async def _measure(base: str, viewers: list[Viewer], size: Size) -> dict[str, float]:
     from playwright.async_api import async_playwright
 
     out: dict[str, float] = {}
@@ -127,7 +140,7 @@ async def _measure(base: str, viewers: list[Viewer]) -> dict[str, float]:
         assert resp.status == 200, await resp.text()
         console = await mod_ctx.new_page()
         ready: list[float] = []
-        for _ in range(RELOADS):
+        for _ in range(size.reloads):
             started = time.perf_counter()
             await console.goto(f"{base}/mod/{ROOM}")
             await console.wait_for_function("window.fieldcastMod && window.fieldcastMod.state === 'ready'", timeout=30000)
@@ -143,14 +156,16 @@ async def _measure(base: str, viewers: list[Viewer]) -> dict[str, float]:
             await p.evaluate(WATCH)
 
         sent: dict[int, float] = {}
-        for i in range(MESSAGES):
+        for i in range(size.messages):
             v = viewers[i % len(viewers)]
             at = time.time() * 1000
             reply = await v.call("chat:send", {"room": ROOM, "text": f"测量{i}"})
             assert reply.get("ok"), reply
             sent[int(reply["message"]["id"])] = at
             await asyncio.sleep(GAP_S)
-        await asyncio.sleep(2)
+        shown = [str(i) for i in sent]
+        for p in (console, page):  # every message on both pages (or the check below names them)
+            await p.wait_for_function("ids => ids.every((i) => i in window.__seen)", arg=shown, timeout=15000)
 
         def delays(seen: dict[str, float]) -> list[float]:
             missing = [i for i in sent if str(i) not in seen]
@@ -168,10 +183,13 @@ async def _measure(base: str, viewers: list[Viewer]) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
+    size = SMOKE if parser.parse_args().smoke else FULL
     server, _ = start_server([(ROOM, [])])
     try:
         _moderator(server)
-        figures = asyncio.run(_run(server))
+        figures = asyncio.run(_run(server, size))
     finally:
         server.stop()
     for name, value in figures.items():

@@ -39,7 +39,19 @@ WIDTH, HEIGHT, FPS = 1280, 720, 30
 BITRATE = 2_500_000
 KEYFRAME_INTERVAL_S = 2.0
 GOP = round(FPS * KEYFRAME_INTERVAL_S)
-RUNS = 5
+
+
+@dataclass(frozen=True)
+class Size:
+    runs: int
+    clip_seconds: int
+
+
+FULL = Size(runs=5, clip_seconds=10)
+SMOKE = Size(runs=1, clip_seconds=3)
+POSITIVE = (
+    "pipeline_vs_ffmpeg_*", "pipeline_cpu_s_per_s_720p", "ffmpeg_*_cpu_s_per_s_720p", "pipeline_transcode_cpu_s_per_s_720p",
+)
 
 FONT_REGULAR = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 FONT_BOLD = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
@@ -267,7 +279,8 @@ def main() -> None:
     parser.add_argument("--ours", nargs=2, metavar=("CLIP", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--runs", type=int, help=f"runs of every case (default {FULL.runs})")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
     parser.add_argument("--keep", type=Path, help="keep the encoded outputs in this directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="each run's figures on stderr")
     args = parser.parse_args()
@@ -275,7 +288,9 @@ def main() -> None:
         run_ours(Path(args.ours[0]), Path(args.ours[1]), not args.bare, args.frames)
         return
 
-    spec = ClipSpec(width=WIDTH, height=HEIGHT, fps=FPS)
+    size = SMOKE if args.smoke else FULL
+    runs = args.runs or size.runs
+    spec = ClipSpec(width=WIDTH, height=HEIGHT, fps=FPS, seconds=size.clip_seconds)
     clip = ensure_clip(spec)
     root = Path(__file__).resolve().parent.parent
     short_frames = SHORT_SECONDS * FPS
@@ -311,7 +326,7 @@ def main() -> None:
         ]
         per_s: dict[str, list[float]] = {case.name: [] for case in cases}
         startup: dict[str, list[float]] = {case.name: [] for case in cases}
-        for _ in range(args.runs):
+        for _ in range(runs):
             # Cases interleaved run by run, so drift on a shared machine touches every case alike.
             for case in cases:
                 cpu = {}

@@ -1,10 +1,10 @@
 """Q&A: question latency, a vote burst, suggested answers over a brand's history, the card render.
 
 A real server (child process, SQLite) runs a room; this process connects real Socket.IO clients
-signed in over HTTP: QA_VIEWERS viewers and a moderator. It measures
+signed in over HTTP: `Size.viewers` viewers and a moderator. It measures
   - ask -> moderator's queue (qa:mod:question) and ask -> the room (qa:question), one at a time;
   - every viewer upvoting one question at the same moment: time to the last ack, and the count;
-  - qa:suggest round trips with HISTORY answered questions of the brand in the database (seeded
+  - qa:suggest round trips with `Size.history` answered questions of the brand in the database (seeded
     from paraphrase templates of what farms are asked);
   - top-1 accuracy of the suggestions on held-out paraphrases, and the same lookup done the naive
     way (difflib ratio against every stored question, in this process) as the peer;
@@ -13,6 +13,7 @@ signed in over HTTP: QA_VIEWERS viewers and a moderator. It measures
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import difflib
 import itertools
@@ -30,10 +31,20 @@ import socketio
 
 from .server_proc import start_server
 
-QA_VIEWERS = 30
-HISTORY = 2000
-QUERIES = 60
 ROOM = "bench"
+
+
+@dataclass(frozen=True)
+class Size:
+    viewers: int
+    history: int  # answered questions of the brand in the database
+    queries: int
+
+
+FULL = Size(viewers=30, history=2000, queries=60)
+SMOKE = Size(viewers=3, history=200, queries=6)
+POSITIVE = ("qa_ask_to_*_ms_p50", "qa_vote_burst_*_ms", "qa_vote_burst_counted_exactly", "qa_suggest_roundtrip_ms_p50_*",
+            "qa_suggest_top1_accuracy", "qa_index_build_ms_*", "qa_suggest_speedup_vs_difflib", "qa_card_render_ms_720x1280")
 
 PRODUCTS = [
     ("番茄", "tomatoes"), ("土豆", "potatoes"), ("鸡蛋", "eggs"), ("玉米", "corn"), ("苹果", "apples"),
@@ -71,14 +82,14 @@ def phrase(rng: random.Random, product: tuple[str, str], intent: str, *, context
     return (rng.choice(CONTEXT) if context else "") + rng.choice(PREFIXES) + core + rng.choice(SUFFIXES)
 
 
-def history(rng: random.Random) -> list[Labelled]:
+def history(rng: random.Random, count: int) -> list[Labelled]:
     combos = list(itertools.product(PRODUCTS, INTENTS))
-    return [Labelled(phrase(rng, p, i), (p[0], i)) for p, i in (combos[n % len(combos)] for n in range(HISTORY))]
+    return [Labelled(phrase(rng, p, i), (p[0], i)) for p, i in (combos[n % len(combos)] for n in range(count))]
 
 
-def queries(rng: random.Random) -> list[Labelled]:
+def queries(rng: random.Random, count: int) -> list[Labelled]:
     out = []
-    for _ in range(QUERIES):
+    for _ in range(count):
         p, i = rng.choice(PRODUCTS), rng.choice(list(INTENTS))
         out.append(Labelled(phrase(rng, p, i, context=True), (p[0], i)))
     return out
@@ -136,10 +147,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _run(base: str, env: dict[str, str], db_path: Path) -> dict[str, float]:
+async def _run(base: str, env: dict[str, str], db_path: Path, size: Size) -> dict[str, float]:
     rng = random.Random(20260611)
-    docs = history(rng)
-    held_out = queries(rng)
+    docs = history(rng, size.history)
+    held_out = queries(rng, size.queries)
     labels = await seed(db_path, docs)
     figures: dict[str, float] = {}
 
@@ -152,7 +163,7 @@ async def _run(base: str, env: dict[str, str], db_path: Path) -> dict[str, float
     async with aiohttp.ClientSession() as http:
         mod_cookie = await sign_in(http, base, "mod@example.com", register=False)
         viewer_cookies = await asyncio.gather(
-            *(sign_in(http, base, f"1380000{i:04d}", register=True) for i in range(QA_VIEWERS))
+            *(sign_in(http, base, f"1380000{i:04d}", register=True) for i in range(size.viewers))
         )
     moderator = await connect(base, mod_cookie)
     room = await connect(base, None)
@@ -208,8 +219,8 @@ async def _run(base: str, env: dict[str, str], db_path: Path) -> dict[str, float
             times.append((time.perf_counter() - sent) * 1000)
             best = reply["suggestions"][0]["question_id"] if reply.get("suggestions") else None
             hits += best is not None and labels.get(best) == query.label
-        figures[f"qa_suggest_roundtrip_ms_p50_{HISTORY}"] = statistics.median(times)
-        figures[f"qa_suggest_roundtrip_ms_p95_{HISTORY}"] = pct(times, 0.95)
+        figures[f"qa_suggest_roundtrip_ms_p50_{size.history}"] = statistics.median(times)
+        figures[f"qa_suggest_roundtrip_ms_p95_{size.history}"] = pct(times, 0.95)
         figures["qa_suggest_top1_accuracy"] = hits / len(asked)
     finally:
         for sio in (moderator, room, *viewers):
@@ -223,7 +234,7 @@ async def _run(base: str, env: dict[str, str], db_path: Path) -> dict[str, float
     build = time.perf_counter()
     for n, doc in stored:
         index.add(n, doc.text)
-    figures[f"qa_index_build_ms_{HISTORY}"] = (time.perf_counter() - build) * 1000
+    figures[f"qa_index_build_ms_{size.history}"] = (time.perf_counter() - build) * 1000
     ours, naive, naive_hits = [], [], 0
     for query in held_out:
         t0 = time.perf_counter()
@@ -260,10 +271,13 @@ def card_render_ms() -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
+    size = SMOKE if parser.parse_args().smoke else FULL
     server, _keys = start_server([(ROOM, [])])  # brand 青禾农场, as the seeded history
     try:
         db_path = Path(server.env["FIELDCAST_DATABASE_URL"].removeprefix("sqlite:///"))
-        figures = asyncio.run(_run(server.base, server.env, db_path))
+        figures = asyncio.run(_run(server.base, server.env, db_path, size))
     finally:
         server.stop()
     figures["qa_card_render_ms_720x1280"] = card_render_ms()

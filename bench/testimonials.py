@@ -14,6 +14,7 @@ Against a real server (child process, SQLite), from this process:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import multiprocessing
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -36,10 +38,22 @@ from server.domain.voice.review_photos import LARGE, THUMB, process_photo
 
 from .server_proc import start_server
 
-PHOTO_RUNS = 5
-FRAMES = 300
-UPLOADS = 4  # at once, each with 4 photos
 ROOM = "bench"
+
+
+@dataclass(frozen=True)
+class Size:
+    photo_runs: int
+    frames: int
+    uploads: int  # at once
+    photos: int  # in each upload
+    idle_probe_s: float
+
+
+FULL = Size(photo_runs=5, frames=300, uploads=4, photos=4, idle_probe_s=3.0)
+SMOKE = Size(photo_runs=1, frames=20, uploads=2, photos=1, idle_probe_s=0.5)
+POSITIVE = ("review_photo_ms_12mp", "review_photo_speedup", "ticker_frame_us_720p", "ticker_vs_reconvert",
+            "review_post_ms_*", "review_posts_*_at_once_s", "healthz_p99_ms_*")
 
 
 def phone_photo(width: int = 4032, height: int = 3024, seed: int = 7) -> bytes:
@@ -93,7 +107,7 @@ def frame_planes(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.nd
             np.full((height // 2, width // 2), 130, np.uint8))
 
 
-def ticker_figures() -> None:
+def ticker_figures(frames: int) -> None:
     size = (720, 1280)
     state = TickerState(ticker_items())
     start = time.perf_counter()
@@ -105,7 +119,7 @@ def ticker_figures() -> None:
     compositor.add(ticker)
     y, u, v = frame_planes(*size)
     times = []
-    for n in range(FRAMES):
+    for n in range(frames):
         start = time.perf_counter()
         compositor.composite(y, u, v, 100.0 + n / 30)
         times.append(time.perf_counter() - start)
@@ -118,7 +132,7 @@ def ticker_figures() -> None:
     loop = strip.shape[1]
     tiled = np.concatenate([strip, strip[:, : box.view_width]], axis=1)
     times = []
-    for n in range(FRAMES):
+    for n in range(frames):
         start = time.perf_counter()
         offset = (2 * n) % loop
         sprite = rgba_to_sprite(tiled[:, offset : offset + box.view_width], box.view_x, box.y, size)
@@ -132,9 +146,9 @@ def ticker_figures() -> None:
     print(f"ticker_vs_reconvert: {naive / ours:.1f}x", flush=True)
 
 
-def photo_figures(photo: bytes) -> None:
-    ours = timed(process_photo, photo, runs=PHOTO_RUNS)
-    naive = timed(naive_process, photo, runs=PHOTO_RUNS)
+def photo_figures(photo: bytes, runs: int) -> None:
+    ours = timed(process_photo, photo, runs=runs)
+    naive = timed(naive_process, photo, runs=runs)
     print(f"review_photo_bytes_12mp: {len(photo)}", flush=True)
     print(f"review_photo_ms_12mp: {1000 * ours:.0f}", flush=True)
     print(f"review_photo_naive_ms_12mp: {1000 * naive:.0f}", flush=True)
@@ -198,7 +212,7 @@ async def _post_review(http: aiohttp.ClientSession, headers: dict[str, str], ord
     return time.perf_counter() - start
 
 
-def _probe(base: str, stop: Any, out: Any, every_s: float = 0.02) -> None:
+def _probe(base: str, ready: Any, stop: Any, out: Any, every_s: float = 0.02) -> None:
     """GET /healthz every 20 ms until told to stop (its own process: the uploads' client work in
     this one must not be counted as the server's)."""
     latencies = []
@@ -207,6 +221,7 @@ def _probe(base: str, stop: Any, out: Any, every_s: float = 0.02) -> None:
         with urllib.request.urlopen(base + "/healthz", timeout=10) as resp:
             resp.read()
         latencies.append(time.perf_counter() - start)
+        ready.set()
         time.sleep(every_s)
     out.put(latencies)
 
@@ -214,10 +229,17 @@ def _probe(base: str, stop: Any, out: Any, every_s: float = 0.02) -> None:
 class Probe:
     def __init__(self, base: str) -> None:
         ctx = multiprocessing.get_context("spawn")
+        self.ready_event = ctx.Event()
         self.stop_event = ctx.Event()
         self.results = ctx.Queue()
-        self.process = ctx.Process(target=_probe, args=(base, self.stop_event, self.results), daemon=True)
+        self.process = ctx.Process(target=_probe, args=(base, self.ready_event, self.stop_event, self.results),
+                                   daemon=True)
         self.process.start()
+
+    async def polling(self) -> None:
+        """Until the probe process has its first answer (starting it takes a while on a busy machine)."""
+        if not await asyncio.to_thread(self.ready_event.wait, 60):
+            raise SystemExit("the /healthz probe process got no answer in 60 s")
 
     async def stop(self) -> list[float]:
         self.stop_event.set()
@@ -230,28 +252,29 @@ def p99(values: list[float]) -> float:
     return float(np.percentile(values, 99)) if values else float("nan")
 
 
-async def server_figures(base: str, token: str, photo: bytes) -> None:
+async def server_figures(base: str, token: str, photo: bytes, size: Size) -> None:
     ops, product, point, community_id = await _shop(base, token)
     try:
-        buyers = [await _buyer(base, i, community_id) for i in range(UPLOADS + 1)]
+        buyers = [await _buyer(base, i, community_id) for i in range(size.uploads + 1)]
         orders = [await _collected_order(ops, http, headers, product, point, i)
                   for i, (http, headers) in enumerate(buyers)]
-        photos = [photo] * 4
+        photos = [photo] * size.photos
 
         # One upload on its own, then the loop's latency idle and under four at once.
         http, headers = buyers[-1]
         alone = await _post_review(http, headers, orders[-1], photos)
         probe = Probe(base)
-        await asyncio.sleep(3.0)
+        await probe.polling()
+        await asyncio.sleep(size.idle_probe_s)
         idle = await probe.stop()
         probe = Probe(base)
-        await asyncio.sleep(1.0)  # the probe process is up and polling
+        await probe.polling()
         start = time.perf_counter()
-        await asyncio.gather(*(_post_review(h, hd, o, photos) for (h, hd), o in zip(buyers[:UPLOADS], orders)))
+        await asyncio.gather(*(_post_review(h, hd, o, photos) for (h, hd), o in zip(buyers[: size.uploads], orders)))
         together = time.perf_counter() - start
         busy = await probe.stop()
-        print(f"review_post_ms_4x12mp: {1000 * alone:.0f}", flush=True)
-        print(f"review_posts_4_at_once_s: {together:.2f}", flush=True)
+        print(f"review_post_ms_{size.photos}x12mp: {1000 * alone:.0f}", flush=True)
+        print(f"review_posts_{size.uploads}_at_once_s: {together:.2f}", flush=True)
         print(f"healthz_p99_ms_idle: {1000 * p99(idle):.1f}", flush=True)
         print(f"healthz_p99_ms_during_uploads: {1000 * p99(busy):.1f}", flush=True)
         for http, _ in buyers:
@@ -261,15 +284,18 @@ async def server_figures(base: str, token: str, photo: bytes) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the path works")
+    size = SMOKE if parser.parse_args().smoke else FULL
     photo = phone_photo()
-    photo_figures(photo)
-    ticker_figures()
+    photo_figures(photo, size.photo_runs)
+    ticker_figures(size.frames)
     media = tempfile.mkdtemp(prefix="fieldcast-bench-media-")
     server, _ = start_server([(ROOM, [])], {"FIELDCAST_MEDIA_DIR": media})
     try:
         token = subprocess.run([sys.executable, "-m", "server", "token", "--role", "operator"], env=server.env,
                                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        asyncio.run(server_figures(server.base, token, photo))
+        asyncio.run(server_figures(server.base, token, photo, size))
     finally:
         server.stop()
 

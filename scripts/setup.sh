@@ -12,6 +12,8 @@ fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need+=(fonts-noto-color-emo
 if [ "$what" = test ]; then
   command -v ffmpeg >/dev/null || need+=(ffmpeg)
   command -v chromium >/dev/null || need+=(chromium)
+  # The MQTT tests publish with Mosquitto's own client, as a device nobody here wrote would.
+  command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need[*]}"

@@ -215,12 +215,14 @@ async def my_notices(request: web.Request) -> web.Response:
 
 @routes.get("/api/sensors/stats")
 async def stats(request: web.Request) -> web.Response:
-    """Counters of this node: readings stored and refused, MQTT messages received."""
+    """Counters of this node: readings stored and refused, MQTT messages received, and whether
+    the MQTT bridge is subscribed now (null without a broker configured)."""
     await require_role(request, Role.OPERATOR)
     from .trace_keys import MQTT
 
     hub = request.app[SENSORS]
     bridge = request.app.get(MQTT)
     return web.json_response({"stored": hub.stored, "refused": hub.refused,
+                              "mqtt_connected": bridge.connected.is_set() if bridge else None,
                               "mqtt_received": bridge.received if bridge else 0,
                               "mqtt_refused": bridge.refused if bridge else 0})

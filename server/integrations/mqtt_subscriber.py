@@ -22,7 +22,7 @@ import logging
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Self
+from typing import Self, cast
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,10 @@ class _Protocol(asyncio.Protocol):
         self.pong = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A TCP connection's transport can write, close and abort on every loop, but uvloop's
+        # TCPTransport does not subclass asyncio.Transport: an isinstance check would refuse
+        # every connection on the default loop, so the type is narrowed for the checker only.
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():

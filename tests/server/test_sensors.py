@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import aiomqtt
 import pytest
 from sqlalchemy import func, select
@@ -272,3 +280,56 @@ async def test_an_mqtt_reading_is_acknowledged_only_once_stored(mqtt_client: Any
     await wait_for(is_stored, timeout=15)
     await asyncio.sleep(0.3)
     assert await stored(client, "truck-9") == 1  # once, not twice
+
+
+@pytest.mark.timeout(90)
+async def test_fieldcast_serve_on_its_default_event_loop_stores_a_reading_from_mosquitto_pub(tmp_path: Path) -> None:
+    """The process operators run, left on its default loop (uvloop), with a publisher nobody here
+    wrote: the bridge must connect and the reading must reach the device's history."""
+    mosquitto_pub = shutil.which("mosquitto_pub")
+    assert mosquitto_pub is not None, "mosquitto_pub is missing: run scripts/setup.sh test"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    prefix = f"fieldcast-test-{secrets.token_hex(4)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCAST_")}
+    env.update(FIELDCAST_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", FIELDCAST_PORT=str(port),
+               FIELDCAST_HOST="127.0.0.1", FIELDCAST_MQTT_URL=MQTT_URL, FIELDCAST_MQTT_TOPIC_PREFIX=prefix)
+    made = subprocess.run([sys.executable, "-m", "server", "token", "--role", "operator", "--label", "test"],
+                          env=env, check=True, capture_output=True, text=True)
+    token = made.stdout.split()[-1]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while "MQTT bridge subscribed" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the MQTT bridge never subscribed:\n{log.read_text()}"
+            await asyncio.sleep(0.1)
+        assert "event loop: uvloop" in log.read_text()
+        auth = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
+            resp = await http.post("/api/sensors/devices", json={"id": "truck-9", "name": "冷链车", "kind": "truck"},
+                                   headers=auth)
+            assert resp.status == 201, await resp.text()
+            device = await resp.json()
+            pub = await asyncio.create_subprocess_exec(
+                mosquitto_pub, "-h", "127.0.0.1", "-p", "1883", "-V", "mqttv5", "-q", "1", "-t", device["mqtt_topic"],
+                "-m", json.dumps({"token": device["token"], "temperature": 4.2}), stderr=asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(pub.communicate(), 10)
+            assert pub.returncode == 0, err.decode()
+
+            async def in_history() -> bool:
+                resp = await http.get("/api/sensors/truck-9/history?hours=1", headers=auth)
+                assert resp.status == 200, await resp.text()
+                return [p[1] for p in (await resp.json())["series"].get("temperature", [])] == [4.2]
+
+            await wait_for(in_history, timeout=15)
+            resp = await http.get("/api/sensors/stats", headers=auth)
+            counters = await resp.json()
+            assert counters["mqtt_connected"] is True and counters["mqtt_received"] == 1, counters
+        assert "AssertionError" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(15)
