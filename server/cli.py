@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "demo":
             if settings.is_sqlite and settings.database_url == "sqlite:///./fieldcast.db":
                 settings = settings.model_copy(update={"database_url": "sqlite:///./data/fieldcast-demo.db"})
+            if "login_codes_to_log" not in settings.model_fields_set:
+                # The demo has no SMS/email sender: its sign-in codes go to this terminal.
+                settings = settings.model_copy(update={"login_codes_to_log": True})
             if not settings.ice_servers and not settings.ice_include_loopback:
                 # The demo is usually watched on the same machine: offer 127.0.0.1 too.
                 settings = settings.model_copy(update={"ice_include_loopback": True})
