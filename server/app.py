@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -76,7 +77,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
         # Sign-in counts hold across nodes only if the nodes share them.
         redis = Redis.from_url(settings.redis_url)
-        limiter = RedisAttemptLimiter(redis)
+        # One namespace per database: two deployments (or test runs) sharing a Redis count apart.
+        namespace = hashlib.sha1(settings.database_url.encode()).hexdigest()[:10]
+        limiter = RedisAttemptLimiter(redis, prefix=f"fieldcast:signin:{namespace}:")
     else:
         limiter = MemoryAttemptLimiter()
     app[DATABASE] = db

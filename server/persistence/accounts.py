@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -121,12 +122,14 @@ class SqlLoginCodeRepository:
         self.db = db
 
     async def put(self, code: LoginCode) -> None:
+        # One upsert: two codes asked for at once both land (the later replaces the earlier)
+        # instead of the second insert failing on the primary key.
+        values = {"code_hash": code.code_hash, "expires_at": code.expires_at.astimezone(UTC), "attempts": 0}
+        insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        stmt = insert(LoginCodeRow).values(identifier=code.identifier, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["identifier"], set_=values)
         async with self.db.session() as s:
-            row = await s.get(LoginCodeRow, code.identifier)
-            if row is None:
-                row = LoginCodeRow(identifier=code.identifier, code_hash=code.code_hash, expires_at=code.expires_at)
-            row.code_hash, row.expires_at, row.attempts = code.code_hash, code.expires_at, 0
-            s.add(row)
+            await s.execute(stmt)
             await s.commit()
 
     async def take_try(self, identifier: str, now: datetime, max_tries: int) -> str | None:
