@@ -68,18 +68,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     db = Database(settings.database_url)
     await db.create_schema()
-    redis = None
+    shared = None
     limiter: AttemptLimiter
     if settings.redis_url:
-        from redis.asyncio import Redis
-
         from .persistence.accounts_limits import RedisAttemptLimiter
 
-        # Sign-in counts hold across nodes only if the nodes share them.
-        redis = Redis.from_url(settings.redis_url)
-        # One namespace per database: two deployments (or test runs) sharing a Redis count apart.
+        # Sign-in counts hold across nodes only if the nodes share them. One namespace per
+        # database: two deployments (or test runs) sharing a Redis count apart.
         namespace = hashlib.sha1(settings.database_url.encode()).hexdigest()[:10]
-        limiter = RedisAttemptLimiter(redis, prefix=f"fieldcast:signin:{namespace}:")
+        limiter = shared = RedisAttemptLimiter.from_url(settings.redis_url, prefix=f"fieldcast:signin:{namespace}:")
     else:
         limiter = MemoryAttemptLimiter()
     app[DATABASE] = db
@@ -96,8 +93,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         limits=sign_in_limits(settings),
     )
     yield
-    if redis is not None:
-        await redis.aclose()
+    if shared is not None:
+        await shared.close()
     await db.close()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ..domain.accounts.limits import Limit
 
@@ -38,12 +38,26 @@ return count
 """
 
 
+# A burst of sign-in attempts waits for one of these connections (each script run takes well under
+# a millisecond) instead of failing: redis-py's default pool raises past 100 connections in use.
+POOL_CONNECTIONS = 32
+POOL_WAIT_S = 5.0
+
+
 class RedisAttemptLimiter:
     def __init__(self, redis: Redis, prefix: str = "fieldcast:signin:") -> None:
         self.redis = redis
         self.prefix = prefix
         self._take: Any = redis.register_script(_TAKE)
         self._give_back: Any = redis.register_script(_GIVE_BACK)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "fieldcast:signin:") -> RedisAttemptLimiter:
+        pool = BlockingConnectionPool.from_url(url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_S)
+        return cls(Redis.from_pool(pool), prefix)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
 
     async def take(self, key: str, limit: Limit) -> float:
         wait = await self._take(

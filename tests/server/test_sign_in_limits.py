@@ -235,3 +235,20 @@ def test_only_the_demo_writes_codes_to_the_log(no_env: None, monkeypatch: pytest
     assert demo_settings(Settings()).login_codes_to_log is True
     monkeypatch.setenv("FIELDCAST_LOGIN_CODES_TO_LOG", "false")
     assert demo_settings(Settings()).login_codes_to_log is False  # the operator's word stands
+
+
+async def test_200_concurrent_guesses_with_redis_counting(
+    database_url: str, aiohttp_client: Callable[..., Any], burst: aiohttp.ClientSession,
+) -> None:
+    # The default limits, the counts in Redis: still 5 compared, and no request fails for want
+    # of a Redis connection.
+    client = await app_client(aiohttp_client, database_url, redis_url=REDIS_URL)
+    sent = capture_codes(client)
+    await client.post("/api/auth/code", json={"identifier": PHONE})
+    bodies = [{"identifier": PHONE, "code": c} for c in wrong_codes(sent[-1], 200)]
+    answers = await post_all(burst, str(client.make_url("/api/auth/code/verify")), bodies)
+    assert {status for status, _, _ in answers} == {401, 429}
+    assert Counter(body["message"] for _, body, _ in answers)["wrong code"] == 5
+    passwords = [{"identifier": PHONE, "password": f"guess-{i:04d}"} for i in range(200)]
+    answers = await post_all(burst, str(client.make_url("/api/auth/login")), passwords)
+    assert Counter(status for status, _, _ in answers) == {401: 5, 429: 195}
