@@ -128,7 +128,10 @@ async def _close_peers(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, error_middleware, origin_middleware, session_middleware], client_max_size=8 * 1024**2)
+    app = web.Application(
+        middlewares=[cors_middleware, error_middleware, origin_middleware, session_middleware],
+        client_max_size=8 * 1024**2,
+    )
     app[SETTINGS] = settings
     realtime = Realtime(settings)
     app[REALTIME] = realtime

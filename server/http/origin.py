@@ -87,7 +87,10 @@ async def origin_middleware(
         if reason is not None:
             logger.warning(
                 "cross-site %s %s refused", request.method, request.path,
-                extra={"origin": request.headers.get("Origin", ""), "fetch_site": request.headers.get("Sec-Fetch-Site", "")},
+                extra={
+                    "origin": request.headers.get("Origin", ""),
+                    "fetch_site": request.headers.get("Sec-Fetch-Site", ""),
+                },
             )
             raise Forbidden(reason)
     return await handler(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -125,7 +126,7 @@ class SqlLoginCodeRepository:
         # One upsert: two codes asked for at once both land (the later replaces the earlier)
         # instead of the second insert failing on the primary key.
         values = {"code_hash": code.code_hash, "expires_at": code.expires_at.astimezone(UTC), "attempts": 0}
-        insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        insert: Any = sqlite.insert if self.db.is_sqlite else postgresql.insert
         stmt = insert(LoginCodeRow).values(identifier=code.identifier, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["identifier"], set_=values)
         async with self.db.session() as s:

@@ -78,13 +78,13 @@ async def test_200_concurrent_guesses_check_only_five_on_the_code_itself(
     right = sent[-1]
     bodies = [{"identifier": PHONE, "code": c} for c in wrong_codes(right, 200)]
     answers = await post_all(burst, str(client.make_url("/api/auth/code/verify")), bodies)
-    outcome = Counter(body["message"] for _, body, _ in answers)
+    outcome = Counter(body["error"] for _, body, _ in answers)
     assert all(status == 401 for status, _, _ in answers), Counter(s for s, _, _ in answers)
-    # "wrong code" is said only of a guess that was compared: exactly the code's 5 tries.
-    assert outcome["wrong code"] == 5, outcome
+    # "wrong_code" is said only of a guess that was compared: exactly the code's 5 tries.
+    assert outcome == {"wrong_code": 5, "no_live_code": 195}, outcome
     # The tries are gone: even the right code is refused now.
     late = await client.post("/api/auth/code/verify", json={"identifier": PHONE, "code": right})
-    assert late.status == 401 and "ask for a new one" in (await late.json())["message"]
+    assert late.status == 401 and (await late.json())["error"] == "no_live_code"
     assert (await (await client.get("/api/me")).json())["user"] is None
 
 
@@ -128,7 +128,7 @@ async def test_wrong_codes_lock_the_phone_across_new_codes(database_url: str, ai
         assert (await client.post("/api/auth/code", json={"identifier": PHONE})).status == 202
         for code in wrong_codes(sent[-1], 5):
             resp = await client.post("/api/auth/code/verify", json={"identifier": PHONE, "code": code})
-            checked += (await resp.json())["message"] == "wrong code"
+            checked += (await resp.json())["error"] == "wrong_code"
     assert checked == 7
     # A third code arrives, but the phone is locked: the right code waits too.
     assert (await client.post("/api/auth/code", json={"identifier": PHONE})).status == 202
@@ -248,7 +248,7 @@ async def test_200_concurrent_guesses_with_redis_counting(
     bodies = [{"identifier": PHONE, "code": c} for c in wrong_codes(sent[-1], 200)]
     answers = await post_all(burst, str(client.make_url("/api/auth/code/verify")), bodies)
     assert {status for status, _, _ in answers} == {401, 429}
-    assert Counter(body["message"] for _, body, _ in answers)["wrong code"] == 5
+    assert Counter(body["error"] for _, body, _ in answers)["wrong_code"] == 5
     passwords = [{"identifier": PHONE, "password": f"guess-{i:04d}"} for i in range(200)]
     answers = await post_all(burst, str(client.make_url("/api/auth/login")), passwords)
     assert Counter(status for status, _, _ in answers) == {401: 5, 429: 195}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from .errors import NoLiveCode, WrongCode
 from .limits import Limit, MemoryAttemptLimiter, SignInLimits, TooManyAttempts
 from .passwords import hash_password, verify_password
 from .ports import AttemptLimiter, InviteRepository, LoginCodeRepository, SessionRepository, UserRepository
@@ -183,11 +184,11 @@ class AccountService:
         # Within a code: the try is taken before the comparison, in one step.
         code_hash = await self.codes.take_try(ident, self.clock(), CODE_ATTEMPTS)
         if code_hash is None:
-            raise Unauthorized("the code has expired or had too many wrong tries: ask for a new one")
+            raise NoLiveCode("the code has expired or had too many wrong tries: ask for a new one")
         if not secret_matches(code.strip(), code_hash):
-            raise Unauthorized("wrong code")
+            raise WrongCode("wrong code")
         if not await self.codes.use(ident, code_hash):
-            raise Unauthorized("the code has already been used: ask for a new one")
+            raise NoLiveCode("the code has already been used: ask for a new one")
         user = await self.users.by_identifier(ident)
         if user is not None and user.password_hash and user.role in STAFF_ROLES:
             logger.warning("code sign-in refused for a %s account", user.role.value, extra={"user": user.id})
