@@ -77,9 +77,8 @@ async def resolve_caller(app: web.Application, cookies: dict[str, str], authoriz
     user = None
     session_token = None
     signed = cookies.get(SESSION_COOKIE)
-    # A request that sends a token is that token's alone: a cookie riding along (which a page on
-    # another site could make the browser add) authenticates nothing, so the CSRF check's
-    # "Bearer means no cookie" holds.
+    # A request that sends a token is that token's alone: session_middleware skips the CSRF check
+    # for any Bearer header, so a session cookie riding along must authenticate nothing.
     if signed and not authorization:
         token = unsign(secret, signed)
         if token is not None:
