@@ -224,7 +224,11 @@ async def _senders(http: aiohttp.ClientSession, base: str, n: int) -> list[socke
         async with http.post(f"{base}/api/auth/register", json={
             "identifier": f"sender{i}-{os.getpid()}@example.com", "password": "bench-pass-1", "nickname": f"买家{i}",
         }) as resp:
-            assert resp.status == 201, await resp.text()
+            assert resp.status == 202, await resp.text()
+        async with http.post(f"{base}/api/auth/login", json={
+            "identifier": f"sender{i}-{os.getpid()}@example.com", "password": "bench-pass-1",
+        }) as resp:
+            assert resp.status == 200, await resp.text()
             cookie = resp.cookies["fc_session"].value
         sio = socketio.AsyncClient(reconnection=False)
         await sio.connect(base, headers={"Cookie": f"fc_session={cookie}"}, transports=["websocket"])

@@ -79,7 +79,9 @@ async def _viewer(base: str, n: int) -> Viewer:
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: cookies for an IP host
     resp = await http.post(f"{base}/api/auth/register", json={
         "identifier": f"viewer{n}@example.com", "password": PASSWORD, "nickname": f"邻居{n}"})
-    assert resp.status == 201, await resp.text()
+    assert resp.status == 202, await resp.text()
+    resp = await http.post(f"{base}/api/auth/login", json={"identifier": f"viewer{n}@example.com", "password": PASSWORD})
+    assert resp.status == 200, await resp.text()
     cookie = "; ".join(f"{c.key}={c.value}" for c in http.cookie_jar)
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(base, headers={"Cookie": cookie}, transports=["websocket"])

@@ -167,7 +167,9 @@ async def _json(resp: aiohttp.ClientResponse, status: int) -> Any:
 async def _buyer(base: str, i: int, community_id: int) -> tuple[aiohttp.ClientSession, dict[str, str]]:
     http = aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True))  # cookies for 127.0.0.1
     await _json(await http.post("/api/auth/register", json={
-        "identifier": f"buyer{i}@example.com", "password": "tomato-2026", "nickname": f"买家{i}"}), 201)
+        "identifier": f"buyer{i}@example.com", "password": "tomato-2026", "nickname": f"买家{i}"}), 202)
+    await _json(await http.post("/api/auth/login", json={
+        "identifier": f"buyer{i}@example.com", "password": "tomato-2026"}), 200)
     me = await _json(await http.get("/api/me"), 200)
     headers = {"X-CSRF-Token": me["csrf"]}
     await _json(await http.put("/api/me/community", json={"community_id": community_id}, headers=headers), 200)

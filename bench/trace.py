@@ -385,12 +385,14 @@ def breach_to_notice_ms(trials: int = 30) -> float:
     prefix = f"fieldcast-bench-{secrets.token_hex(4)}"
     server = Server({"FIELDCAST_MQTT_URL": MQTT_URL, "FIELDCAST_MQTT_TOPIC_PREFIX": prefix}).start()
     try:
-        request = urllib.request.Request(server.base + "/api/auth/register", method="POST",
-                                         data=json.dumps({"identifier": "buyer@example.com", "password": "tomato-2026"}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request) as resp:
-            user_id = json.loads(resp.read())["user"]["id"]
-            cookie = re.search(r"fc_session=([^;]+)", resp.headers.get_all("Set-Cookie")[0] if resp.headers.get_all("Set-Cookie") else "")
+        account = json.dumps({"identifier": "buyer@example.com", "password": "tomato-2026"}).encode()
+        for path in ("/api/auth/register", "/api/auth/login"):  # sign-up answers 202; sign-in sets the cookie
+            request = urllib.request.Request(server.base + path, method="POST", data=account,
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request) as resp:
+                reply = json.loads(resp.read())
+        user_id = reply["user"]["id"]
+        cookie = re.search(r"fc_session=([^;]+)", resp.headers.get_all("Set-Cookie")[0] if resp.headers.get_all("Set-Cookie") else "")
         cookies = [c for c in resp.headers.get_all("Set-Cookie") or [] if c.startswith("fc_session=")]
         session_cookie = cookies[0].split(";")[0]
         assert cookie is not None

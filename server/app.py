@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -10,6 +11,8 @@ from aiohttp import web
 from streams.manager import MediaServer
 
 from .config import Settings
+from .domain.accounts.limits import Limit, MemoryAttemptLimiter, SignInLimits
+from .domain.accounts.ports import AttemptLimiter
 from .domain.accounts.service import AccountService
 from .features import chat as chat_feature
 from .features import commerce as commerce_feature
@@ -20,6 +23,7 @@ from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
+from .http.origin import origin_middleware
 from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
 from .media import ice_options, open_live_room
 from .persistence.accounts import (
@@ -46,9 +50,35 @@ FEATURES: list[Callable[[web.Application], None]] = [
 ]
 
 
+def sign_in_limits(settings: Settings) -> SignInLimits:
+    def limit(tries: int) -> Limit:
+        return Limit(tries, settings.signin_window_s, settings.signin_lock_s, settings.signin_max_lock_s)
+
+    return SignInLimits(
+        password_per_identifier=limit(settings.signin_password_tries),
+        password_per_ip=limit(settings.signin_password_tries_per_ip),
+        code_request_per_identifier=limit(settings.signin_codes_per_identifier),
+        code_request_per_ip=limit(settings.signin_codes_per_ip),
+        code_verify_per_identifier=limit(settings.signin_code_guesses),
+        code_verify_per_ip=limit(settings.signin_code_guesses_per_ip),
+    )
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    db = Database(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    db = Database(settings.database_url)
     await db.create_schema()
+    shared = None
+    limiter: AttemptLimiter
+    if settings.redis_url:
+        from .persistence.accounts_limits import RedisAttemptLimiter
+
+        # Sign-in counts hold across nodes only if the nodes share them. One namespace per
+        # database: two deployments (or test runs) sharing a Redis count apart.
+        namespace = hashlib.sha1(settings.database_url.encode()).hexdigest()[:10]
+        limiter = shared = RedisAttemptLimiter.from_url(settings.redis_url, prefix=f"fieldcast:signin:{namespace}:")
+    else:
+        limiter = MemoryAttemptLimiter()
     app[DATABASE] = db
     app[ROOMS] = SqlRoomRepository(db)
     app[TOKENS] = SqlTokenRepository(db)
@@ -58,9 +88,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         SqlSessionRepository(db),
         SqlLoginCodeRepository(db),
         SqlInviteRepository(db),
-        on_code=_log_code if app[SETTINGS].login_codes_to_log else None,
+        on_code=_log_code if settings.login_codes_to_log else None,
+        limiter=limiter,
+        limits=sign_in_limits(settings),
     )
     yield
+    if shared is not None:
+        await shared.close()
     await db.close()
 
 
@@ -94,7 +128,10 @@ async def _close_peers(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, error_middleware, session_middleware], client_max_size=8 * 1024**2)
+    app = web.Application(
+        middlewares=[cors_middleware, error_middleware, origin_middleware, session_middleware],
+        client_max_size=8 * 1024**2,
+    )
     app[SETTINGS] = settings
     realtime = Realtime(settings)
     app[REALTIME] = realtime

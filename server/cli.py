@@ -203,6 +203,19 @@ def _token_options(parser: argparse.ArgumentParser, role: str, label: str) -> No
     parser.add_argument("--label", default=label)
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """What `fieldcast demo` changes, where the operator has not said otherwise."""
+    if settings.is_sqlite and settings.database_url == "sqlite:///./fieldcast.db":
+        settings = settings.model_copy(update={"database_url": "sqlite:///./data/fieldcast-demo.db"})
+    if "login_codes_to_log" not in settings.model_fields_set:
+        # The demo has no SMS/email sender: its sign-in codes go to this terminal. `serve` never.
+        settings = settings.model_copy(update={"login_codes_to_log": True})
+    if not settings.ice_servers and not settings.ice_include_loopback:
+        # The demo is usually watched on the same machine: offer 127.0.0.1 too.
+        settings = settings.model_copy(update={"ice_include_loopback": True})
+    return settings
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     overrides: dict[str, object] = {}
@@ -216,11 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "serve":
             _serve(settings)
         elif args.command == "demo":
-            if settings.is_sqlite and settings.database_url == "sqlite:///./fieldcast.db":
-                settings = settings.model_copy(update={"database_url": "sqlite:///./data/fieldcast-demo.db"})
-            if not settings.ice_servers and not settings.ice_include_loopback:
-                # The demo is usually watched on the same machine: offer 127.0.0.1 too.
-                settings = settings.model_copy(update={"ice_include_loopback": True})
+            settings = demo_settings(settings)
             key = asyncio.run(ensure_demo_room(settings))
             base = settings.base_url()
             room = settings.demo_room_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -52,9 +53,31 @@ class Settings(BaseSettings):
     # Joins within this window share one forced keyframe.
     keyframe_min_interval_s: float = 0.5
 
-    # Accounts. One-time sign-in codes go to the server log: right for development and the demo;
-    # production turns this off once an SMS/email sender is configured.
-    login_codes_to_log: bool = True
+    # Accounts. One-time sign-in codes written to the server log, where anyone who reads the log can
+    # sign in as anyone: only `fieldcast demo` turns this on (unless set here). Off, and with no
+    # SMS/email sender configured, code sign-in answers 501 and people sign in with a password.
+    login_codes_to_log: bool = False
+
+    # Sign-in throttling (README "Security"). Each guard lets its number of attempts through; the
+    # last of them locks the phone/email (or the address) for signin_lock_s, and each attempt after
+    # a lock ends locks it again for twice as long, up to signin_max_lock_s. The count is forgotten
+    # signin_window_s after the last attempt. A right password or code clears the phone/email's
+    # count. A one-time code takes at most 5 guesses whatever these say. With FIELDCAST_REDIS_URL
+    # the counts are shared by every node; without it they are kept in this process.
+    signin_password_tries: int = Field(default=5, ge=1)  # wrong passwords per phone/email
+    signin_password_tries_per_ip: int = Field(default=20, ge=1)
+    signin_codes_per_identifier: int = Field(default=3, ge=1)  # new codes asked for
+    signin_codes_per_ip: int = Field(default=20, ge=1)
+    signin_code_guesses: int = Field(default=10, ge=1)  # wrong codes per phone/email, across codes
+    signin_code_guesses_per_ip: int = Field(default=50, ge=1)
+    signin_window_s: float = Field(default=900.0, gt=0)
+    signin_lock_s: float = Field(default=30.0, gt=0)
+    signin_max_lock_s: float = Field(default=3600.0, gt=0)
+
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, JSON list in the
+    # environment, e.g. ["127.0.0.1"]). Empty: the client is the TCP peer, whatever headers say.
+    # Per-address limits (sign-in, chat bans) need this behind a proxy, or every client looks the same.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Secure cookies need HTTPS; by default they are Secure when public_url is https.
     cookie_secure: bool | None = None
 
@@ -104,6 +127,16 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
         return value
 
     @property

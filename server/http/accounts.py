@@ -16,6 +16,7 @@ from ..domain.errors import InvalidInput
 from .auth import (
     caller,
     clear_session_cookie,
+    client_ip,
     csrf_for,
     require_role,
     require_user,
@@ -94,20 +95,22 @@ def _signed_in(request: web.Request, signed: SignedIn, status: int = 200) -> web
     return response
 
 
+# What sign-up answers, whether or not the phone/email already has an account: telling the two
+# apart would list who has one. The page then signs in with the password it just chose.
+SIGN_UP_ACCEPTED = "if this phone or email has no account yet, it has one now: sign in with this password"
+
+
 @routes.post("/api/auth/register")
 async def register(request: web.Request) -> web.Response:
     body = Register.model_validate(await read_json(request))
-    accounts = request.app[ACCOUNTS]
-    await accounts.register(body.identifier, body.password, body.nickname)
-    signed = await accounts.login(body.identifier, body.password)
-    logger.info("account registered", extra={"user": signed.user.id})
-    return _signed_in(request, signed, status=201)
+    await request.app[ACCOUNTS].sign_up(body.identifier, body.password, body.nickname)
+    return web.json_response({"accepted": True, "message": SIGN_UP_ACCEPTED}, status=202)
 
 
 @routes.post("/api/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = Login.model_validate(await read_json(request))
-    signed = await request.app[ACCOUNTS].login(body.identifier, body.password)
+    signed = await request.app[ACCOUNTS].login(body.identifier, body.password, ip=client_ip(request))
     logger.info("signed in", extra={"user": signed.user.id})
     return _signed_in(request, signed)
 
@@ -120,14 +123,14 @@ async def request_code(request: web.Request) -> web.Response:
             text='{"error":"no_code_sender","message":"sign-in codes are not configured here"}',
             content_type="application/json",
         )
-    await request.app[ACCOUNTS].request_code(body.identifier)
+    await request.app[ACCOUNTS].request_code(body.identifier, ip=client_ip(request))
     return web.json_response({"sent": True}, status=202)
 
 
 @routes.post("/api/auth/code/verify")
 async def verify_code(request: web.Request) -> web.Response:
     body = CodeVerify.model_validate(await read_json(request))
-    signed = await request.app[ACCOUNTS].verify_code(body.identifier, body.code)
+    signed = await request.app[ACCOUNTS].verify_code(body.identifier, body.code, ip=client_ip(request))
     return _signed_in(request, signed)
 
 

@@ -17,6 +17,7 @@ from ..domain.accounts.tokens import ApiToken, hash_secret, secret_matches
 from ..domain.accounts.users import User
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.rooms import Room
+from .client_address import forwarded_client
 from .keys import ACCOUNTS, SECRET, SETTINGS, TOKENS
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,10 @@ def bearer(request: web.Request) -> str | None:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The caller's address: the peer's, or, from a trusted reverse proxy only, the first address
+    in X-Forwarded-For that no trusted proxy added (anyone else can write that header)."""
+    return forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", []),
+                            request.app[SETTINGS].trusted_proxies)
 
 
 async def resolve_caller(app: web.Application, cookies: dict[str, str], authorization: str | None, ip: str) -> Caller:
@@ -73,7 +77,9 @@ async def resolve_caller(app: web.Application, cookies: dict[str, str], authoriz
     user = None
     session_token = None
     signed = cookies.get(SESSION_COOKIE)
-    if signed:
+    # A request that sends a token is that token's alone: session_middleware skips the CSRF check
+    # for any Bearer header, so a session cookie riding along must authenticate nothing.
+    if signed and not authorization:
         token = unsign(secret, signed)
         if token is not None:
             user = await app[ACCOUNTS].user_for_session(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from streams.errors import BadOffer, PublisherBusy, StreamError, UnknownSession, UnsupportedPatch
 
+from ..domain.accounts.limits import TooManyAttempts
 from ..domain.commerce.errors import IdempotencyKeyReused
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 
@@ -26,6 +28,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (UnsupportedPatch, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (TooManyAttempts, 429),
     (DomainError, 400),
     (StreamError, 400),
 ]
@@ -58,6 +61,14 @@ async def error_middleware(
         headers = {}
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="fieldcast"'
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, float):
+            # Whole seconds, rounded up: a client that waits exactly this long is let through.
+            headers["Retry-After"] = str(math.ceil(retry_after))
+            return web.json_response(
+                {"error": exc.code, "message": exc.message, "retry_after": math.ceil(retry_after)},
+                status=status, headers=headers,
+            )
         return error_response(status, exc.code, exc.message, **headers)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -121,36 +123,46 @@ class SqlLoginCodeRepository:
         self.db = db
 
     async def put(self, code: LoginCode) -> None:
+        # One upsert: two codes asked for at once both land (the later replaces the earlier)
+        # instead of the second insert failing on the primary key.
+        values = {"code_hash": code.code_hash, "expires_at": code.expires_at.astimezone(UTC), "attempts": 0}
+        insert: Any = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        stmt = insert(LoginCodeRow).values(identifier=code.identifier, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["identifier"], set_=values)
         async with self.db.session() as s:
-            row = await s.get(LoginCodeRow, code.identifier)
-            if row is None:
-                row = LoginCodeRow(identifier=code.identifier, code_hash=code.code_hash, expires_at=code.expires_at)
-            row.code_hash, row.expires_at, row.attempts = code.code_hash, code.expires_at, 0
-            s.add(row)
+            await s.execute(stmt)
             await s.commit()
 
-    async def get(self, identifier: str) -> LoginCode | None:
+    async def take_try(self, identifier: str, now: datetime, max_tries: int) -> str | None:
+        """One guess's try, taken before the guess is compared: the code's hash, or None when the
+        identifier has no live code with tries left. A single conditional UPDATE ... RETURNING
+        (SQLite >= 3.35, PostgreSQL), so concurrent guesses cannot share a try."""
         async with self.db.session() as s:
-            row = await s.get(LoginCodeRow, identifier)
-            if row is None:
-                return None
-            return LoginCode(row.identifier, row.code_hash, _aware(row.expires_at), row.attempts)
-
-    async def bump_attempts(self, identifier: str) -> None:
-        async with self.db.session() as s:
-            await s.execute(
+            result = await s.execute(
                 update(LoginCodeRow)
-                .where(col(LoginCodeRow.identifier) == identifier)
+                .where(
+                    col(LoginCodeRow.identifier) == identifier,
+                    col(LoginCodeRow.attempts) < max_tries,
+                    col(LoginCodeRow.expires_at) > now.astimezone(UTC),
+                )
                 .values(attempts=col(LoginCodeRow.attempts) + 1)
+                .returning(col(LoginCodeRow.code_hash))
+            )
+            code_hash = result.scalar_one_or_none()
+            await s.commit()
+            return code_hash
+
+    async def use(self, identifier: str, code_hash: str) -> bool:
+        """Deletes the code if it is still this one: True for exactly one of two concurrent right
+        guesses, False once a new code replaced it or another request used it."""
+        async with self.db.session() as s:
+            result = await s.execute(
+                delete(LoginCodeRow).where(
+                    col(LoginCodeRow.identifier) == identifier, col(LoginCodeRow.code_hash) == code_hash
+                )
             )
             await s.commit()
-
-    async def delete(self, identifier: str) -> None:
-        async with self.db.session() as s:
-            row = await s.get(LoginCodeRow, identifier)
-            if row is not None:
-                await s.delete(row)
-                await s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _invite(row: InviteRow) -> Invite:

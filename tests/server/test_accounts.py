@@ -17,12 +17,16 @@ from tests.conftest import make_settings
 
 @pytest.fixture
 async def client(database_url: str, aiohttp_client: Callable[..., Any]) -> TestClient:
-    return await aiohttp_client(create_app(make_settings(database_url)))
+    return await aiohttp_client(create_app(make_settings(database_url, login_codes_to_log=True)))
 
 
 async def sign_up(client: TestClient, identifier: str = "13800138000", password: str = "tomato-2026") -> dict[str, Any]:
+    """Sign-up (202, the same answer for a taken identifier), then sign-in with the new password."""
     resp = await client.post("/api/auth/register", json={"identifier": identifier, "password": password, "nickname": "小番茄"})
-    assert resp.status == 201, await resp.text()
+    assert resp.status == 202, await resp.text()
+    assert "fc_session" not in resp.cookies
+    resp = await client.post("/api/auth/login", json={"identifier": identifier, "password": password})
+    assert resp.status == 200, await resp.text()
     body: dict[str, Any] = await resp.json()
     body["set_cookie"] = resp.headers.getall("Set-Cookie")
     return body
@@ -67,10 +71,17 @@ async def test_bad_registrations_get_a_clear_4xx(client: TestClient, body: dict[
     assert (await resp.json())["message"]
 
 
-async def test_duplicate_registration_conflicts(client: TestClient) -> None:
+async def test_registration_answers_the_same_whether_or_not_the_account_exists(client: TestClient) -> None:
     await sign_up(client)
-    resp = await client.post("/api/auth/register", json={"identifier": "138 0013 8000", "password": "another-pass"})
-    assert resp.status == 409
+    taken = await client.post("/api/auth/register", json={"identifier": "138 0013 8000", "password": "another-pass"})
+    new = await client.post("/api/auth/register", json={"identifier": "13700137000", "password": "another-pass"})
+    assert taken.status == new.status == 202
+    assert await taken.json() == await new.json()
+    assert "fc_session" not in taken.cookies and "fc_session" not in new.cookies
+    # The existing account is untouched: its own password still works, the new one does not.
+    assert (await client.post("/api/auth/login", json={"identifier": "13800138000", "password": "another-pass"})).status == 401
+    assert (await client.post("/api/auth/login", json={"identifier": "13800138000", "password": "tomato-2026"})).status == 200
+    assert (await client.post("/api/auth/login", json={"identifier": "13700137000", "password": "another-pass"})).status == 200
 
 
 async def test_one_time_code_signs_in_and_wrong_codes_run_out(client: TestClient) -> None:
@@ -118,14 +129,14 @@ async def test_operator_invites_a_moderator_once(client: TestClient, aiohttp_cli
     assert invite["url"].endswith(invite["token"])
     # A different browser: a viewer accepts it and becomes a moderator.
     other = await aiohttp_client(client.server)
-    signed = await (await other.post("/api/auth/register", json={"identifier": "mod@example.com", "password": "moderate-me"})).json()
+    signed = await sign_up(other, "mod@example.com", "moderate-me")
     assert signed["user"]["role"] == "viewer"
     # A viewer cannot invite.
     assert (await other.post("/api/invites", json={"role": "host"}, headers={"X-CSRF-Token": signed["csrf"]})).status == 403
     accepted = await other.post("/api/invites/accept", json={"token": invite["token"]}, headers={"X-CSRF-Token": signed["csrf"]})
     assert accepted.status == 200 and (await accepted.json())["user"]["role"] == "moderator"
     third = await aiohttp_client(client.server)
-    s3 = await (await third.post("/api/auth/register", json={"identifier": "late@example.com", "password": "too-late-1"})).json()
+    s3 = await sign_up(third, "late@example.com", "too-late-1")
     used = await third.post("/api/invites/accept", json={"token": invite["token"]}, headers={"X-CSRF-Token": s3["csrf"]})
     assert used.status == 409
 

@@ -31,7 +31,9 @@ async def client(aiohttp_client: Any, database_url: str) -> Any:
 
 async def buyer(client: Any, identifier: str) -> tuple[int, str]:
     resp = await client.post("/api/auth/register", json={"identifier": identifier, "password": "tomato-2026"})
-    assert resp.status == 201, await resp.text()
+    assert resp.status == 202, await resp.text()
+    resp = await client.post("/api/auth/login", json={"identifier": identifier, "password": "tomato-2026"})
+    assert resp.status == 200, await resp.text()
     body = await resp.json()
     cookie = resp.cookies["fc_session"].value
     return int(body["user"]["id"]), cookie

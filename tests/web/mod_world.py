@@ -89,7 +89,9 @@ async def person(
     identifier = f"{secrets.token_hex(4)}@example.com"
     if role is Role.VIEWER:
         resp = await http.post("/api/auth/register", json={"identifier": identifier, "password": PASSWORD, "nickname": nickname})
-        assert resp.status == 201, await resp.text()
+        assert resp.status == 202, await resp.text()
+        resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
+        assert resp.status == 200, await resp.text()
     else:
         await server.app[ACCOUNTS].register(identifier, PASSWORD, nickname, role=role)
         resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})

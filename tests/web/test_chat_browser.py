@@ -25,7 +25,7 @@ XSS = "<img src=x onerror=\"window.__pwned=1\">"
 
 @pytest.fixture
 async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestServer:
-    srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url)))
+    srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url, login_codes_to_log=True)))
     await add_room(srv, "farm")  # type: ignore[arg-type]
     return srv
 

@@ -60,7 +60,11 @@ async def open_viewer(browser: Any, server: TestServer, *, sign_up: str | None =
             str(server.make_url("/api/auth/register")),
             data={"identifier": sign_up, "password": "tomato-2026", "nickname": "小番茄"},
         )
-        assert resp.status == 201, await resp.text()
+        assert resp.status == 202, await resp.text()
+        resp = await ctx.request.post(
+            str(server.make_url("/api/auth/login")), data={"identifier": sign_up, "password": "tomato-2026"}
+        )
+        assert resp.status == 200, await resp.text()
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -143,14 +143,19 @@ export function openSignIn() {
       if (mode === 'code') {
         r = await post('/api/auth/code/verify', { identifier, code: code.value.trim() });
       } else if (newAccount.checked) {
+        // Sign-up answers 202 whether or not the account exists (so it lists nobody's); signing in
+        // with the password just chosen then works for a new account only.
         r = await post('/api/auth/register', { identifier, password: password.value, nickname: nickname.value.trim() });
+        if (r.status === 202) {
+          r = await post('/api/auth/login', { identifier, password: password.value });
+          if (r.status === 401) { submit.disabled = false; fail('signin.err.exists'); return; }
+        }
       } else {
         r = await post('/api/auth/login', { identifier, password: password.value });
       }
       submit.disabled = false;
       if ((r.status === 200 || r.status === 201) && r.body && r.body.user) { finish(r.body.user); return; }
       if (r.status === 0) fail('signin.err.network');
-      else if (r.status === 409) fail('signin.err.exists');
       else if (r.status === 401) fail(mode === 'code' ? 'signin.err.code' : 'signin.err.password');
       else if (r.body && r.body.message) error.textContent = r.body.message;  // as text
       else fail('signin.err.identifier');

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
+from .limits import Limit
 from .sessions import Invite, LoginCode, Session
 from .users import User
 
@@ -24,10 +26,22 @@ class SessionRepository(Protocol):
 
 
 class LoginCodeRepository(Protocol):
-    async def put(self, code: LoginCode) -> None: ...
-    async def get(self, identifier: str) -> LoginCode | None: ...
-    async def bump_attempts(self, identifier: str) -> None: ...
-    async def delete(self, identifier: str) -> None: ...
+    async def put(self, code: LoginCode) -> None:
+        """Replaces the identifier's code (a new code starts with no tries used)."""
+    async def take_try(self, identifier: str, now: datetime, max_tries: int) -> str | None:
+        """Atomically uses one try of the live code: its hash, or None (none, expired, used up)."""
+    async def use(self, identifier: str, code_hash: str) -> bool:
+        """Deletes this code; False if it was already used or replaced (atomic)."""
+
+
+class AttemptLimiter(Protocol):
+    """Counts sign-in attempts per key (see limits.py): in-process, or in Redis across nodes."""
+
+    async def take(self, key: str, limit: Limit) -> float:
+        """Counts one attempt: 0.0 if it may go ahead, else the seconds until one may."""
+    async def give_back(self, key: str) -> None:
+        """Uncounts one attempt that succeeded (a shared address keeps only its failures)."""
+    async def clear(self, key: str) -> None: ...
 
 
 class InviteRepository(Protocol):

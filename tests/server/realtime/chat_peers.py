@@ -133,7 +133,9 @@ async def new_peer(
     user = None
     if role is Role.VIEWER:
         resp = await http.post("/api/auth/register", json={"identifier": identifier, "password": PASSWORD, "nickname": nickname})
-        assert resp.status == 201, await resp.text()
+        assert resp.status == 202, await resp.text()
+        resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
+        assert resp.status == 200, await resp.text()
         user = (await resp.json())["user"]
     elif role is not None:
         await server.app[ACCOUNTS].register(identifier, PASSWORD, nickname, role=role)

@@ -79,7 +79,9 @@ async def sign_up(client: AppClient, identifier: str, nickname: str, role: Role 
     resp = await client.post(
         "/api/auth/register", json={"identifier": identifier, "password": "tomato-2026", "nickname": nickname}
     )
-    assert resp.status == 201, await resp.text()
+    assert resp.status == 202, await resp.text()
+    resp = await client.post("/api/auth/login", json={"identifier": identifier, "password": "tomato-2026"})
+    assert resp.status == 200, await resp.text()
     body = await resp.json()
     if role is not Role.VIEWER:
         accounts = client.app[ACCOUNTS]
