@@ -21,7 +21,7 @@ from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
 from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
-from .media import ice_options, open_live_room
+from .media import ice_options, open_live_room, whep_limits
 from .persistence.accounts import (
     SqlInviteRepository,
     SqlLoginCodeRepository,
@@ -71,7 +71,8 @@ def _log_code(identifier: str, code: str) -> None:
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
     realtime = app[REALTIME]
-    media = MediaServer(ice_options(app[SETTINGS]), on_presence=realtime.on_presence)
+    settings = app[SETTINGS]
+    media = MediaServer(ice_options(settings), on_presence=realtime.on_presence, whep_limits=whep_limits(settings))
     app[MEDIA] = media
     yield
     await media.close()

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     # aioice never offers 127.0.0.1; tests and single-machine setups want it.
     ice_include_loopback: bool = False
 
+    # WHEP viewers. An offer costs a peer connection and its sockets before ICE even starts: at most
+    # whep_max_sessions_per_ip sessions from one address and whep_max_sessions_per_room in one room
+    # (429 with Retry-After beyond), and a session whose ICE/DTLS has not completed within
+    # whep_connect_timeout_s is dropped. A viewer counts (LIVE badge, presence) once media flows.
+    whep_max_sessions_per_ip: int = Field(default=20, ge=1)
+    whep_max_sessions_per_room: int = Field(default=1000, ge=1)
+    whep_connect_timeout_s: float = Field(default=10.0, gt=0)
+
     # Media defaults for new rooms.
     video_bitrate: int = 2_500_000
     keyframe_interval_s: float = 2.0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from streams.errors import BadOffer, PublisherBusy, StreamError, UnknownSession, UnsupportedPatch
+from streams.errors import BadOffer, PublisherBusy, StreamError, TooManySessions, UnknownSession, UnsupportedPatch
 
 from ..domain.commerce.errors import IdempotencyKeyReused
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -21,6 +22,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (IdempotencyKeyReused, 422),
     (Conflict, 409),
     (PublisherBusy, 409),
+    (TooManySessions, 429),
     (InvalidInput, 400),
     (BadOffer, 400),
     (UnsupportedPatch, 422),
@@ -58,6 +60,9 @@ async def error_middleware(
         headers = {}
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="fieldcast"'
+        retry_after = getattr(exc, "retry_after_s", None)
+        if isinstance(retry_after, int | float):
+            headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return error_response(status, exc.code, exc.message, **headers)
     except ValidationError as exc:
         first = exc.errors()[0]
