@@ -13,6 +13,7 @@ from streams.errors import BadOffer, PublisherBusy, StreamError, TooManySessions
 
 from ..domain.commerce.errors import IdempotencyKeyReused
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from .body import UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (Conflict, 409),
     (PublisherBusy, 409),
     (TooManySessions, 429),
+    (UnsupportedMediaType, 415),
     (InvalidInput, 400),
     (BadOffer, 400),
     (UnsupportedPatch, 422),
