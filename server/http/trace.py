@@ -265,8 +265,10 @@ async def get_photo(request: web.Request) -> web.Response:
     if found is None:
         raise web.HTTPNotFound(text="no such photo", content_type="text/plain")
     content_type, data = found
-    return web.Response(body=data, content_type=content_type,
-                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    # Always served as an image (the store only ever holds re-encoded JPEGs), never sniffed as HTML.
+    return web.Response(body=data, content_type=content_type if content_type.startswith("image/") else "image/jpeg",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                 "X-Content-Type-Options": "nosniff"})
 
 
 # -- pages --------------------------------------------------------------------------------------
