@@ -20,6 +20,7 @@ from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
+from .http.timeouts import body_deadline_middleware
 from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
 from .media import ice_options, open_live_room, whep_limits
 from .persistence.accounts import (
@@ -95,7 +96,10 @@ async def _close_peers(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, error_middleware, session_middleware], client_max_size=8 * 1024**2)
+    app = web.Application(
+        middlewares=[cors_middleware, body_deadline_middleware, error_middleware, session_middleware],
+        client_max_size=8 * 1024**2,
+    )
     app[SETTINGS] = settings
     realtime = Realtime(settings)
     app[REALTIME] = realtime
