@@ -54,6 +54,11 @@ async def test_a_signed_test_webhook_does_not_pay_a_pay_at_pickup_order(
                              headers={SIGNATURE_HEADER: sign(SECRET, body), "Content-Type": "application/json"})
     assert hook.status == 200, await hook.text()
     assert (await hook.json())["state"] == "paid"
+    # A signed body that is JSON but not an object is bad input, not a crash (found by the fuzz pass).
+    for odd in (b"null", b"[]", b"7"):
+        hook = await client.post("/api/webhooks/payments/test", data=odd,
+                                 headers={SIGNATURE_HEADER: sign(SECRET, odd), "Content-Type": "application/json"})
+        assert hook.status == 400, (odd, await hook.text())
 
 
 async def test_an_order_for_a_provider_that_is_off_is_refused_and_writes_nothing(
