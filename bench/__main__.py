@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console", "chat"]
+MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console", "chat", "security"]
 
 
 def main() -> None:

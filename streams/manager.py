@@ -121,15 +121,12 @@ class MediaServer:
         limits = self.whep_limits
         viewers = [s for s in self.sessions.values() if isinstance(s, WhepSession)]
         retry_after = math.ceil(limits.connect_timeout_s)
+        # (Refusals are logged once, where they become a 429.)
         if sum(1 for s in viewers if s.client == client) >= limits.max_per_client:
-            logger.warning("WHEP offer refused: %s has %d sessions", client, limits.max_per_client,
-                           extra={"room": room_id})
             raise TooManySessions(
                 f"at most {limits.max_per_client} viewer sessions from one address", retry_after
             )
         if sum(1 for s in viewers if s.room_id == room_id) >= limits.max_per_room:
-            logger.warning("WHEP offer refused: the room has %d sessions", limits.max_per_room,
-                           extra={"room": room_id})
             raise TooManySessions(f"this room has its most viewers ({limits.max_per_room})", retry_after)
         session = WhepSession(room, self.ice, self._forget, client=client, on_connected=self._viewer_connected)
         self.sessions[session.id] = session
