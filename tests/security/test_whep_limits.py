@@ -7,10 +7,13 @@ Real aiortc offers against a running app; the flood reuses one gathered offer, a
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
+import psutil
 import pytest
 from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection
@@ -34,6 +37,11 @@ async def a_real_offer() -> str:
     sdp = pc.localDescription.sdp
     await pc.close()  # its sockets go: the server's connectivity checks get no answer
     return str(sdp)
+
+
+def open_sockets() -> list[Any]:
+    """This process's TCP and UDP sockets (not the database's files, whose pool may grow)."""
+    return list(psutil.Process().net_connections(kind="inet"))
 
 
 async def viewers_shown(client: TestClient, room: str) -> int:
@@ -64,14 +72,20 @@ async def test_offer_flood_is_capped_per_address_dropped_after_deadline_and_neve
         await until(counted, 10, "the real viewer is counted")
 
         offer = await a_real_offer()
-        answers = await asyncio.gather(*(client.post("/whep/farm", data=offer, headers=SDP) for _ in range(40)))
+        sockets = len(open_sockets())  # the server is this process: its sockets count here
+        # Its own HTTP connections, each closed after its answer: the only sockets left are the server's.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as flood:
+            answers = await asyncio.gather(*(
+                flood.post(client.make_url("/whep/farm"), data=offer, headers=SDP) for _ in range(40)))
+            for answer in answers:
+                await answer.read()
         statuses = [r.status for r in answers]
         # The real viewer holds one of this address's 5 places; the flood gets the other 4.
         assert statuses.count(201) == 4, statuses
         assert statuses.count(429) == 36, statuses
         refused = next(r for r in answers if r.status == 429)
         assert int(refused.headers["Retry-After"]) >= 1
-        assert (await refused.json())["error"] == "too_many_sessions"
+        assert json.loads(await refused.read())["error"] == "too_many_sessions"
         pending = [r.headers["Location"] for r in answers if r.status == 201]
 
         # Offers that never finished ICE are nobody watching.
@@ -83,6 +97,11 @@ async def test_offer_flood_is_capped_per_address_dropped_after_deadline_and_neve
             return len(media.sessions) == 1
 
         await until(dropped, 10, "pending sessions dropped")
+        # ... and so are their sockets (each pending peer held several).
+        async def sockets_closed() -> bool:
+            return len(open_sockets()) <= sockets
+
+        await until(sockets_closed, 10, f"sockets back to {sockets}: {open_sockets()}")
         for location in pending:
             assert (await client.delete(location)).status == 404
         again = await client.post("/whep/farm", data=offer, headers=SDP)
