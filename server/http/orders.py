@@ -21,6 +21,7 @@ from .body import read_json
 from .commerce_keys import COMMERCE
 from .commerce_models import OrderPublic, OrderResult, PriceLinePublic, order_public_json
 from .openapi import api
+from .params import QueryId
 from .products import _id
 
 logger = logging.getLogger(__name__)
@@ -77,9 +78,9 @@ class StatusChange(BaseModel):
 
 class OrderFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    session_id: int | None = None
-    community_id: int | None = None
-    pickup_point_id: int | None = None
+    session_id: QueryId | None = None
+    community_id: QueryId | None = None
+    pickup_point_id: QueryId | None = None
     state: OrderState | None = None
 
 

@@ -1,4 +1,4 @@
-"""Whole numbers from the URL (path ids, query sizes), bounded at the edge.
+"""Whole numbers from the URL (path ids, query ids and sizes), bounded at the edge.
 
 An id like 99999999999999999999999 is a valid Python int but no database column holds it, and a
 few thousand digits make `int()` itself raise: either would be a 500. Ids are positive and at most
@@ -7,11 +7,16 @@ few thousand digits make `int()` itself raise: either would be a 500. Ids are po
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
+from pydantic import Field
 
 from ..domain.errors import InvalidInput, NotFound
 
 MAX_ID = 2**53 - 1
+# An id in a query string (filters, paging): validated by the query's model, 422 beyond.
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 _MAX_DIGITS = len(str(MAX_ID))
 
 

@@ -84,3 +84,12 @@ async def test_ids_beyond_any_column_in_the_path_are_a_404(shop: Shop) -> None:
     assert resp.status == 400
     resp = await shop.client.get(f"/api/trace/batches/06901234567892/LOT/qr.png?size={'9' * 5000}")
     assert resp.status in (200, 404)
+
+
+async def test_ids_beyond_any_column_in_a_query_are_refused_not_a_500(shop: Shop) -> None:
+    for path in (f"/api/orders?session_id={HUGE}", f"/api/orders?community_id={HUGE}",
+                 f"/api/orders.csv?pickup_point_id={HUGE}", f"/api/pick-lists?session_id={HUGE}",
+                 f"/api/rooms/{shop.room}/moderation-log?before={HUGE}"):
+        resp = await shop.client.get(path, headers=shop.auth)
+        assert resp.status == 422, (path, resp.status, await resp.text())
+        assert (await resp.json())["error"] == "invalid_input"

@@ -293,3 +293,37 @@ def test_no_json_body_makes_a_500(family: str, tmp_path: Path) -> None:
 
         one()
         assert len(seen) >= min(3, len(family_routes(family)))  # the family's routes were really called
+
+
+# -- query strings --------------------------------------------------------------------------------
+
+QUERY_NAMES = ["limit", "before", "after", "since", "size", "index", "from", "to", "hours", "status", "room",
+               "state", "session_id", "community_id", "pickup_point_id", "lang"]
+QUERY_VALUES = st.one_of(st.sampled_from(["", "0", "-1", "1", "nan", "inf", "-inf", "1e400", "9" * 23, "9" * 5000,
+                                          "٣", "1.5", "true", "null", "%00", "a" * 300, "all", "pending"]),
+                         st.integers().map(str), st.text(max_size=20))
+
+
+def get_routes() -> list[tuple[str, Rule]]:
+    return [(t, r) for (m, t), r in RULES.items() if m == "GET" and t.startswith("/api/")]
+
+
+def test_no_query_string_makes_a_500(tmp_path: Path) -> None:
+    with world_in_a_thread(tmp_path) as (run, world):
+        async def send(template: str, rule: Rule, query: dict[str, str]) -> tuple[int, str]:
+            kind = next(k for k in PREFERENCE if k in rule.allowed)
+            path = concrete(template, world, rule)
+            world.client.session.cookie_jar.clear()
+            headers = dict(world.callers[kind])
+            resp = await world.client.get(path, params=query, headers=headers)
+            return resp.status, (await resp.read())[:300].decode(errors="replace")
+
+        @settings(max_examples=EXAMPLES_PER_FAMILY * 2, derandomize=True, database=None, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(st.sampled_from(get_routes()), st.dictionaries(st.sampled_from(QUERY_NAMES), QUERY_VALUES, min_size=1, max_size=3))
+        def one(route: tuple[str, Rule], query: dict[str, str]) -> None:
+            template, rule = route
+            status, text = run(send(template, rule, query))
+            assert status < 500, f"GET {template}?{query}: {status} {text}"
+
+        one()
