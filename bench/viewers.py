@@ -75,7 +75,10 @@ async def _run(base: str, key: str, pid: int, rounds: int) -> tuple[list[float],
 
 
 def main() -> None:
-    server, keys = start_server([("bench", ["--orientation", "landscape"])])
+    # Every viewer here comes from one address, and each round's closed viewers linger on the
+    # server until ICE notices: lift the per-address WHEP cap (FIELDCAST_WHEP_MAX_SESSIONS_PER_IP).
+    server, keys = start_server([("bench", ["--orientation", "landscape"])],
+                                {"FIELDCAST_WHEP_MAX_SESSIONS_PER_IP": "1000"})
     try:
         marginals, kbps = asyncio.run(_run(server.base, keys["bench"], server.proc.pid, 3))
         print(f"viewer_marginal_cpu: {statistics.median(marginals):.4f}")
