@@ -77,6 +77,8 @@ class World:
                    headers: dict[str, str] | None = None) -> ClientResponse:
         self.client.session.cookie_jar.clear()  # only the credentials given here count
         sent = dict(self.callers[kind] if headers is None else headers)
+        if "Cookie" in sent:
+            sent["Sec-Fetch-Site"] = "same-origin"  # what a browser on our own pages sends with the cookie
         data = payload.data if payload is not None else None
         if payload is not None:
             sent["Content-Type"] = payload.content_type
