@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     # Slow clients. A connection must complete each request head within http_header_timeout_s of
     # opening or of its previous response (idle keep-alive connections close then too), and each
     # request body within http_body_timeout_s of its head: a client dribbling bytes gets a 408.
+    # (120 s lets an 8 MiB photo through a farm's slow uplink, about 70 KB/s.)
     http_header_timeout_s: float = Field(default=15.0, gt=0)
-    http_body_timeout_s: float = Field(default=60.0, gt=0)
+    http_body_timeout_s: float = Field(default=120.0, gt=0)
 
     # WHEP viewers. An offer costs a peer connection and its sockets before ICE even starts: at most
     # whep_max_sessions_per_ip sessions from one address and whep_max_sessions_per_room in one room
