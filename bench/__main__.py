@@ -20,7 +20,7 @@ import time
 
 from .checks import figures, problems
 
-MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console", "chat"]
+MODULES = ["composite", "pipeline", "viewers", "latency", "qa", "trace", "testimonials", "commerce", "mod_console", "chat", "security"]
 SMOKE_TIMEOUT_S = 180.0  # per benchmark: a hung smoke run is a failure, not a stuck CI
 
 

@@ -24,8 +24,9 @@ from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
 from .http.origin import origin_middleware
+from .http.timeouts import body_deadline_middleware
 from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
-from .media import ice_options, open_live_room
+from .media import ice_options, open_live_room, whep_limits
 from .persistence.accounts import (
     SqlInviteRepository,
     SqlLoginCodeRepository,
@@ -105,7 +106,8 @@ def _log_code(identifier: str, code: str) -> None:
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
     realtime = app[REALTIME]
-    media = MediaServer(ice_options(app[SETTINGS]), on_presence=realtime.on_presence)
+    settings = app[SETTINGS]
+    media = MediaServer(ice_options(settings), on_presence=realtime.on_presence, whep_limits=whep_limits(settings))
     app[MEDIA] = media
     yield
     await media.close()
@@ -129,7 +131,9 @@ async def _close_peers(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[cors_middleware, error_middleware, origin_middleware, session_middleware],
+        middlewares=[
+            cors_middleware, body_deadline_middleware, error_middleware, origin_middleware, session_middleware,
+        ],
         client_max_size=8 * 1024**2,
     )
     app[SETTINGS] = settings

@@ -54,8 +54,10 @@ def _serve(settings: Settings, banner: list[str] | None = None, demo_room: str |
     tune_gc(app)
     loop = _event_loop(settings)
     logger.info("event loop: %s", type(loop).__module__.split(".")[0])
-    # Open Socket.IO websockets would otherwise hold a Ctrl-C for a minute.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3, loop=loop)
+    # Open Socket.IO websockets would otherwise hold a Ctrl-C for a minute. keepalive_timeout is also
+    # aiohttp's only bound on a request head that never completes (server/http/timeouts.py).
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=3,
+                keepalive_timeout=settings.http_header_timeout_s, loop=loop)
 
 
 def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:

@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     # aioice never offers 127.0.0.1; tests and single-machine setups want it.
     ice_include_loopback: bool = False
 
+    # Slow clients. A connection must complete each request head within http_header_timeout_s of
+    # opening or of its previous response (idle keep-alive connections close then too), and each
+    # request body within http_body_timeout_s of its head: a client dribbling bytes gets a 408.
+    # (120 s lets an 8 MiB photo through a farm's slow uplink, about 70 KB/s.)
+    http_header_timeout_s: float = Field(default=15.0, gt=0)
+    http_body_timeout_s: float = Field(default=120.0, gt=0)
+
+    # WHEP viewers. An offer costs a peer connection and its sockets before ICE even starts: at most
+    # whep_max_sessions_per_ip sessions from one address and whep_max_sessions_per_room in one room
+    # (429 with Retry-After beyond), and a session whose ICE/DTLS has not completed within
+    # whep_connect_timeout_s is dropped. A viewer counts (LIVE badge, presence) once media flows.
+    whep_max_sessions_per_ip: int = Field(default=20, ge=1)
+    whep_max_sessions_per_room: int = Field(default=1000, ge=1)
+    whep_connect_timeout_s: float = Field(default=10.0, gt=0)
+
     # Media defaults for new rooms.
     video_bitrate: int = 2_500_000
     keyframe_interval_s: float = 2.0

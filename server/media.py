@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from streams.options import IceOptions, MediaOptions
+from streams.options import IceOptions, MediaOptions, WhepLimits
 from streams.room import LiveRoom, RoomSpec
 
 from .config import Settings
@@ -18,6 +18,14 @@ def ice_options(settings: Settings) -> IceOptions:
         servers=tuple(settings.ice_servers),
         public_ips=tuple(settings.ice_public_ips),
         include_loopback=settings.ice_include_loopback,
+    )
+
+
+def whep_limits(settings: Settings) -> WhepLimits:
+    return WhepLimits(
+        max_per_client=settings.whep_max_sessions_per_ip,
+        max_per_room=settings.whep_max_sessions_per_room,
+        connect_timeout_s=settings.whep_connect_timeout_s,
     )
 
 

@@ -31,3 +31,13 @@ class UnsupportedPatch(StreamError):
     """A PATCH asks for something we do not do (an ICE restart)."""
 
     code = "unsupported_patch"
+
+
+class TooManySessions(StreamError):
+    """A client or a room has as many WHEP sessions as it may; try again after retry_after."""
+
+    code = "too_many_sessions"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 
 from .egress.whep import WhepSession
-from .errors import PublisherBusy, UnknownSession
+from .errors import PublisherBusy, TooManySessions, UnknownSession
 from .ice import apply_host_policy
 from .ingest.whip import WhipSession
-from .options import IceOptions, MediaOptions
+from .options import IceOptions, MediaOptions, WhepLimits
 from .peer import PeerSession
 from .room import LiveRoom, Presence, RoomSpec
 
@@ -24,8 +25,10 @@ class MediaServer:
         ice: IceOptions,
         on_presence: Callable[[Presence], None] | None = None,
         idle_close_s: float = 60.0,
+        whep_limits: WhepLimits | None = None,
     ) -> None:
         self.ice = ice
+        self.whep_limits = whep_limits or WhepLimits()
         apply_host_policy(ice)
         self.rooms: dict[str, LiveRoom] = {}
         self.sessions: dict[str, PeerSession] = {}
@@ -111,16 +114,35 @@ class MediaServer:
             self.sessions[session.id] = session
             return session, answer
 
-    async def watch(self, room: LiveRoom, offer: str) -> tuple[WhepSession, str]:
-        session = WhepSession(room, self.ice, self._forget)
+    async def watch(self, room: LiveRoom, offer: str, client: str = "unknown") -> tuple[WhepSession, str]:
+        """A new viewer of `room` from the address `client`, within the WHEP limits.
+
+        The session is registered before its first await, so concurrent offers count each other:
+        a flood of offers cannot all pass the caps before any of them is counted.
+        """
+        room_id = room.spec.room_id
+        limits = self.whep_limits
+        viewers = [s for s in self.sessions.values() if isinstance(s, WhepSession)]
+        retry_after = math.ceil(limits.connect_timeout_s)
+        # (Refusals are logged once, where they become a 429.)
+        if sum(1 for s in viewers if s.client == client) >= limits.max_per_client:
+            raise TooManySessions(
+                f"at most {limits.max_per_client} viewer sessions from one address", retry_after
+            )
+        if sum(1 for s in viewers if s.room_id == room_id) >= limits.max_per_room:
+            raise TooManySessions(f"this room has its most viewers ({limits.max_per_room})", retry_after)
+        session = WhepSession(room, self.ice, self._forget, client=client, on_connected=self._viewer_connected)
+        self.sessions[session.id] = session
         try:
             answer = await session.start(offer)
         except BaseException:
             await session.close()
             raise
-        self.sessions[session.id] = session
-        self._count_viewers(room.spec.room_id)
+        session.drop_unless_connected_within(limits.connect_timeout_s)
         return session, answer
+
+    def _viewer_connected(self, session: WhepSession) -> None:
+        self._count_viewers(session.room_id)
 
     def session(self, room_id: str, session_id: str, kind: str) -> PeerSession:
         session = self.sessions.get(session_id)
@@ -136,7 +158,11 @@ class MediaServer:
     def _count_viewers(self, room_id: str) -> None:
         room = self.rooms.get(room_id)
         if room is not None:
-            n = sum(1 for s in self.sessions.values() if s.kind == "whep" and s.room_id == room_id)
+            # A viewer counts once its media flows (ICE and DTLS done), not when it sends an offer.
+            n = sum(
+                1 for s in self.sessions.values()
+                if isinstance(s, WhepSession) and s.room_id == room_id and s.connected and not s.closed
+            )
             room.set_viewers(n)
 
     async def close(self) -> None:

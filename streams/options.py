@@ -27,3 +27,14 @@ class IceOptions:
     public_ips: tuple[str, ...] = ()
     include_loopback: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WhepLimits:
+    """Bounds on WHEP viewers. An offer costs a peer connection and its UDP sockets before ICE has
+    even started, so offers are capped per client address and per room, and a session whose ICE and
+    DTLS have not completed within connect_timeout_s is dropped."""
+
+    max_per_client: int = 20
+    max_per_room: int = 1000
+    connect_timeout_s: float = 10.0

@@ -180,7 +180,8 @@ def build(app: web.Application, clock: Callable[[], datetime] = _utcnow) -> Comm
     if settings.test_payments_secret:
         providers[PaymentMethod.TEST] = TestProvider(settings.test_payments_secret, ledger, clock)
     live = CommerceRealtime(app)
-    checkout = Checkout(catalog, sessions, communities, group_buys, claims, coupons, placement, clock)
+    checkout = Checkout(catalog, sessions, communities, group_buys, claims, coupons, placement, clock,
+                        payment_methods=providers.keys())
     users = SqlUserRepository(db)
 
     async def load_community(user_id: int) -> int | None:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 _PREFIXES = ("/whip/", "/whep/", "/api/")
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, X-Fieldcast-Takeover"
-EXPOSE_HEADERS = "Location, Link, ETag, Accept-Post, Accept-Patch"
+EXPOSE_HEADERS = "Location, Link, ETag, Accept-Post, Accept-Patch, Retry-After"
 
 
 def _cors_headers(request: web.Request) -> dict[str, str]:

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from streams.errors import BadOffer, PublisherBusy, StreamError, UnknownSession, UnsupportedPatch
+from streams.errors import BadOffer, PublisherBusy, StreamError, TooManySessions, UnknownSession, UnsupportedPatch
 
 from ..domain.accounts.limits import TooManyAttempts
 from ..domain.commerce.errors import IdempotencyKeyReused
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from .body import UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (IdempotencyKeyReused, 422),
     (Conflict, 409),
     (PublisherBusy, 409),
+    (TooManySessions, 429),
+    (UnsupportedMediaType, 415),
     (InvalidInput, 400),
     (BadOffer, 400),
     (UnsupportedPatch, 422),
@@ -62,7 +65,7 @@ async def error_middleware(
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="fieldcast"'
         retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, float):
+        if isinstance(retry_after, int | float):
             # Whole seconds, rounded up: a client that waits exactly this long is let through.
             headers["Retry-After"] = str(math.ceil(retry_after))
             return web.json_response(

@@ -83,8 +83,8 @@ async def get_claim(request: web.Request) -> web.Response:
 @api("Claim units of a flash claim", tag="flash-claims", role=Role.VIEWER, body=ClaimIn, response=OrderResult,
      status=201, idempotent_key=True)
 async def claim(request: web.Request) -> web.Response:
+    buyer = await buyer_for(request)  # who is asking first: a stranger is refused before the body is read
     body = ClaimIn.model_validate(await read_json(request))
-    buyer = await buyer_for(request)
     commerce = request.app[COMMERCE]
     order, created = await commerce.claim(buyer, ClaimRequest(
         claim_id=_id(request, "claim_id"), quantity=body.quantity, delivery=delivery(body.delivery),

@@ -11,6 +11,7 @@ from ..media import load_room
 from ..realtime.chat_events import entry_public
 from .auth import caller
 from .chat_keys import MODERATION
+from .params import QueryId
 
 routes = web.RouteTableDef()
 
@@ -18,7 +19,7 @@ routes = web.RouteTableDef()
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1)
+    before: QueryId | None = None
 
 
 @routes.get("/api/rooms/{room_id}/moderation-log")

@@ -21,6 +21,7 @@ from .body import read_json
 from .commerce_keys import COMMERCE
 from .commerce_models import OrderPublic, OrderResult, PriceLinePublic, order_public_json
 from .openapi import api
+from .params import QueryId
 from .products import _id
 
 logger = logging.getLogger(__name__)
@@ -77,9 +78,9 @@ class StatusChange(BaseModel):
 
 class OrderFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    session_id: int | None = None
-    community_id: int | None = None
-    pickup_point_id: int | None = None
+    session_id: QueryId | None = None
+    community_id: QueryId | None = None
+    pickup_point_id: QueryId | None = None
     state: OrderState | None = None
 
 
@@ -139,8 +140,8 @@ async def quote_order(request: web.Request) -> web.Response:
 @api("Place an order (idempotent: a retry with the same key returns the first answer)", tag="orders",
      role=Role.VIEWER, body=OrderCreate, response=OrderResult, status=201, idempotent_key=True)
 async def create_order(request: web.Request) -> web.Response:
+    buyer = await buyer_for(request)  # who is asking first: a stranger is refused before the body is read
     body = OrderCreate.model_validate(await read_json(request))
-    buyer = await buyer_for(request)
     order, created = await request.app[COMMERCE].buy(buyer, BuyRequest(
         room_id=body.room_id, product_id=body.product_id, quantity=body.quantity, delivery=delivery(body.delivery),
         coupon_code=body.coupon_code, payment_method=PaymentMethod(body.payment_method),

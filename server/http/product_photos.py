@@ -42,4 +42,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
     path = request.app[COMMERCE].photos.path(request.match_info["name"])
     if path is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    return web.FileResponse(path, headers={
+        "Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "image/jpeg",
+        "X-Content-Type-Options": "nosniff",
+    })

@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..domain.accounts.roles import Role
 from ..domain.commerce.catalog import check_photos, new_product
 from ..domain.commerce.text import clean_line
-from ..domain.errors import InvalidInput
 from .auth import require_role
 from .body import read_json
 from .commerce_keys import COMMERCE
 from .commerce_models import ProductPublic, product_public
 from .openapi import api
+from .params import path_int
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -47,10 +47,7 @@ class StockChange(BaseModel):
 
 
 def _id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number") from None
+    return path_int(request, name)
 
 
 @routes.get("/api/products")

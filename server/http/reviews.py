@@ -25,6 +25,7 @@ from ..realtime.reviews import mod_view, own_view, public_view
 from .auth import caller, require_user
 from .body import read_json
 from .keys import ROOMS
+from .params import path_int, whole_number
 from .review_keys import REVIEW_FILES, REVIEWS
 
 logger = logging.getLogger(__name__)
@@ -145,10 +146,7 @@ async def review_queue(request: web.Request) -> web.Response:
 
 
 def _review_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["review_id"])
-    except ValueError as exc:
-        raise NotFound("no such review") from exc
+    return path_int(request, "review_id")
 
 
 @routes.post(r"/api/reviews/{review_id:\d+}/approve")
@@ -167,7 +165,7 @@ async def reject_review(request: web.Request) -> web.Response:
 
 @routes.get(r"/media/reviews/{sha256:[0-9a-f]{64}}-{size:\d+}.jpg")
 async def review_photo(request: web.Request) -> web.StreamResponse:
-    sha256, size = request.match_info["sha256"], int(request.match_info["size"])
+    sha256, size = request.match_info["sha256"], whole_number(request.match_info["size"])
     if size not in SIZES:
         raise NotFound("no such photo")
     reviews = request.app[REVIEWS]

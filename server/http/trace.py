@@ -21,6 +21,7 @@ from ..domain.trace.photos import BadPhoto, normalise_photo
 from .auth import require_role
 from .body import read_json
 from .keys import SETTINGS
+from .params import path_int, whole_number
 from .trace_keys import PHOTOS, SENSORS, TRACE
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ async def latest_checkpoint(request: web.Request) -> web.Response:
 
 @routes.get("/api/trace/checkpoint/{size:\\d+}")
 async def checkpoint_at(request: web.Request) -> web.Response:
-    checkpoint = await request.app[TRACE].log.checkpoint(int(request.match_info["size"]))
+    checkpoint = await request.app[TRACE].log.checkpoint(path_int(request, "size"))
     if checkpoint is None:
         raise web.HTTPNotFound(text="no checkpoint of that size", content_type="text/plain")
     return web.Response(text=checkpoint.note, content_type="text/plain",
@@ -209,7 +210,7 @@ async def inclusion(request: web.Request) -> web.Response:
 @routes.get("/api/trace/entries/{index:\\d+}")
 async def entry(request: web.Request) -> web.Response:
     """A leaf's data exactly as hashed: anyone can recompute the leaf hash from these bytes."""
-    index = int(request.match_info["index"])
+    index = path_int(request, "index")
     found = await request.app[TRACE].log.events([index])
     if not found:
         raise web.HTTPNotFound(text="no such entry", content_type="text/plain")
@@ -228,7 +229,7 @@ async def _batch_url(request: web.Request) -> tuple[Batch, str]:
 async def label_png(request: web.Request) -> web.Response:
     _, url = await _batch_url(request)
     size = request.query.get("size", "512")
-    pixels = int(size) if size.isdigit() else 512
+    pixels = whole_number(size) or 512
     png = await asyncio.get_running_loop().run_in_executor(None, qr_png, url, max(64, min(pixels, 2048)))
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
@@ -264,8 +265,10 @@ async def get_photo(request: web.Request) -> web.Response:
     if found is None:
         raise web.HTTPNotFound(text="no such photo", content_type="text/plain")
     content_type, data = found
-    return web.Response(body=data, content_type=content_type,
-                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    # Always served as an image (the store only ever holds re-encoded JPEGs), never sniffed as HTML.
+    return web.Response(body=data, content_type=content_type if content_type.startswith("image/") else "image/jpeg",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                 "X-Content-Type-Options": "nosniff"})
 
 
 # -- pages --------------------------------------------------------------------------------------

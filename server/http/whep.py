@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..media import load_room, open_live_room
+from .auth import client_ip
 from .keys import MEDIA
 from .sdp_common import created, options_response, patch_session, read_sdp
 
@@ -21,7 +22,7 @@ async def whep_watch(request: web.Request) -> web.Response:
     room = await load_room(request.app, request.match_info["room_id"])
     offer = await read_sdp(request)
     live = await open_live_room(request.app, room)
-    session, answer = await request.app[MEDIA].watch(live, offer)
+    session, answer = await request.app[MEDIA].watch(live, offer, client_ip(request))
     return created(request, session, answer, f"/whep/{room.id}")
 
 

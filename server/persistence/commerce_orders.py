@@ -296,6 +296,10 @@ class SqlOrders:
             row = await s.get(OrderRow, event.order_id)
             if row is None:
                 raise UnknownOrder(f"no order {event.order_id}")
+            if row.payment_method != provider:
+                # A provider vouches only for its own orders: the test provider's signature says
+                # nothing about a pay-at-pickup order (its money changes hands at the pickup point).
+                raise PaymentMismatch(f"order {event.order_id} is paid by {row.payment_method}, not {provider}")
             inserted = await s.execute(upsert(self.db, PaymentEventRow).values(
                 event_id=event.event_id, provider=provider, order_id=event.order_id,
                 amount_fen=event.amount_fen, received_at=now.astimezone(UTC),

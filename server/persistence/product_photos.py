@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from ..domain.errors import InvalidInput
+from ..domain.pixels import pixels_only
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ def _reencode(data: bytes) -> bytes:
         raise InvalidInput("that is not a photo this server can read") from exc
     picture.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    picture.save(out, "JPEG", quality=85, optimize=True)  # no exif= argument: metadata is dropped
+    # No exif= argument and info (the source's comment) cleared: only the pixels are kept.
+    pixels_only(picture).save(out, "JPEG", quality=85, optimize=True)
     return out.getvalue()
 
 

@@ -79,7 +79,8 @@ async def test_bad_room_bodies_get_a_clear_4xx(client: TestClient, body: dict[st
 
 async def test_non_json_body_is_a_400(client: TestClient) -> None:
     token = await operator_token(client)
-    resp = await client.post("/api/rooms", data=b"{nope", headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    resp = await client.post("/api/rooms", data=b"{nope", headers=headers)
     assert resp.status == 400
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from .errors import (
     CouponNotApplicable,
     CouponUsed,
     NotOnSale,
+    PaymentMethodUnavailable,
     PriceChanged,
     UnknownClaim,
     UnknownCommunity,
@@ -124,6 +125,8 @@ class Checkout:
         coupons: CouponRepository,
         placement: OrderPlacement,
         clock: Callable[[], datetime],
+        *,
+        payment_methods: Collection[PaymentMethod],
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
@@ -133,6 +136,8 @@ class Checkout:
         self.coupons = coupons
         self.placement = placement
         self.clock = clock
+        # The methods with a provider behind them: an order nobody could ever pay is refused.
+        self.payment_methods = frozenset(payment_methods)
         # Thousands of buyers claim the same thing in the same second: read it once per TTL.
         self._claims = TtlCache(claims.get)
         self._sessions = TtlCache(sessions.get)
@@ -217,8 +222,14 @@ class Checkout:
             raise CouponUsed("you have used this coupon already")
         return coupon
 
+    def _check_method(self, method: PaymentMethod) -> None:
+        if method not in self.payment_methods:
+            offered = ", ".join(sorted(m.value for m in self.payment_methods))
+            raise PaymentMethodUnavailable(f"payment method {method.value!r} is not enabled here (use {offered})")
+
     async def buy(self, buyer: Buyer, req: BuyRequest) -> tuple[Order, bool]:
         key = check_key(req.idempotency_key)
+        self._check_method(req.payment_method)
         fingerprint = request_fingerprint({
             "kind": "buy", "room": req.room_id, "product": req.product_id, "quantity": req.quantity,
             "delivery": req.delivery.__dict__, "coupon": (req.coupon_code or "").strip().upper(),
@@ -251,6 +262,7 @@ class Checkout:
 
     async def claim(self, buyer: Buyer, req: ClaimRequest, claim: FlashClaim | None = None) -> tuple[Order, bool]:
         key = check_key(req.idempotency_key)
+        self._check_method(req.payment_method)
         claim = claim or await self._claims.get(req.claim_id)
         if claim is None:
             raise UnknownClaim(f"no flash claim {req.claim_id}")

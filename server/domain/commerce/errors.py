@@ -98,3 +98,9 @@ class BadSignature(Unauthorized):
 
 class PaymentMismatch(InvalidInput):
     code = "payment_mismatch"
+
+
+class PaymentMethodUnavailable(InvalidInput):
+    """The order asks for a payment method this server has not enabled (no provider behind it)."""
+
+    code = "payment_method_unavailable"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidInput
+from ..pixels import pixels_only
 
 MAX_SIDE = 1600
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -32,7 +33,9 @@ class Photo:
 
 
 def normalise_photo(data: bytes) -> Photo:
-    """Decode, orient, shrink and re-encode (drops EXIF/GPS). Blocking: run it in an executor."""
+    """Decode, orient, shrink and re-encode: only the pixels are kept (no EXIF/GPS, no comment).
+    The hash on the log is of this re-encoded JPEG, so what is served is exactly what was hashed.
+    Blocking: run it in an executor."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
@@ -44,6 +47,6 @@ def normalise_photo(data: bytes) -> Photo:
         raise BadPhoto("the body is not a readable image") from exc
     picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    picture.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    pixels_only(picture).save(out, "JPEG", quality=85, optimize=True, progressive=True)
     jpeg = out.getvalue()
     return Photo(hashlib.sha256(jpeg).hexdigest(), picture.width, picture.height, jpeg)

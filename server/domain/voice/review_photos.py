@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidInput
+from ..pixels import pixels_only
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def _fit(picture: Image.Image, size: int) -> Image.Image:
 
 def _encode(picture: Image.Image, size: int) -> Rendition:
     out = io.BytesIO()
-    # Neither exif nor icc_profile is passed, so the file carries pixels and nothing else.
-    picture.save(out, "JPEG", quality=_QUALITY[size], optimize=True, progressive=True)
+    # Neither exif nor icc_profile is passed and info (the source's comment) is cleared, so the file
+    # carries pixels and nothing else.
+    pixels_only(picture).save(out, "JPEG", quality=_QUALITY[size], optimize=True, progressive=True)
     return Rendition(size, picture.width, picture.height, out.getvalue())

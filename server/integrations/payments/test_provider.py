@@ -61,6 +61,8 @@ class TestProvider:
             raise BadSignature("the signature does not match")
         try:
             data = json.loads(body)
+            if not isinstance(data, dict):
+                raise InvalidInput("the webhook body must be a JSON object")
             if data.get("type") != "payment.succeeded":
                 raise InvalidInput(f"unhandled event type {data.get('type')!r}")
             return PaymentEvent(str(data["id"])[:80], int(data["order_id"]), int(data["amount_fen"]))
