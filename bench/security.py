@@ -1,8 +1,9 @@
 """Security figures, measured from outside against a real server (child process):
 
 - signin_guesses_accepted_per_code: one sign-in code is requested, then GUESSES wrong codes are
-  sent at once. Counted: the guesses the server actually checked against the code (answered "wrong
-  code", or signed in) rather than turned away (expired/locked/throttled). The limit is 5 a code.
+  sent at once. Counted: the guesses the server actually checked against the code (answered
+  with error `wrong_code`, or signed in) rather than turned away (expired, locked, throttled).
+  The limit is 5 a code.
 - whep_pending_sessions_max_per_ip: OFFERS WHEP offers from one address at once, each a real
   aiortc offer whose ICE never completes. Counted: the sessions the server took on (201) while
   none of them could connect: the most one address can hold pending (the configured cap).
@@ -51,13 +52,14 @@ async def _guesses(http: aiohttp.ClientSession, base: str, n: int) -> tuple[int,
             if resp.status == 200:
                 return "signed in"
             body = await resp.json(content_type=None)
-            return f"{resp.status} {body.get('message', '')}"
+            return f"{resp.status} {body.get('error', '')}"
 
     answers = await asyncio.gather(*(guess(code) for code in guesses))
     kinds: dict[str, int] = {}
     for answer in answers:
         kinds[answer] = kinds.get(answer, 0) + 1
-    checked = sum(1 for a in answers if a == "signed in" or "wrong code" in a.lower())
+    # Checked against the code: signed in, or `wrong_code` (other refusals never compared it).
+    checked = sum(1 for a in answers if a in ("signed in", "401 wrong_code"))
     return checked, kinds
 
 
