@@ -246,8 +246,10 @@ def world_in_a_thread(tmp_path: Path) -> Iterator[tuple[Run[Any], World]]:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
 
     async def start() -> TestClient:
+        # A code sender is configured (codes go to the log), as in any deployment that offers
+        # sign-in codes: without one, POST /api/auth/code answers 501 no_code_sender by design.
         settings = make_settings(f"sqlite:///{tmp_path}/fuzz.db", media_dir=tmp_path / "media",
-                                 test_payments_secret=PAYMENTS_SECRET)
+                                 test_payments_secret=PAYMENTS_SECRET, login_codes_to_log=True)
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
         return client

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.cli import demo_settings
 from server.config import Settings
+from server.domain.accounts.limits import MemoryAttemptLimiter
 from server.domain.accounts.roles import Role
 from server.domain.accounts.users import User
 from server.http.keys import ACCOUNTS
@@ -189,9 +190,17 @@ async def test_wrong_passwords_from_one_address_over_many_accounts_are_throttled
 
 async def test_the_lock_grows_after_each_attempt_it_lets_through(database_url: str, aiohttp_client: Callable[..., Any]) -> None:
     client = await app_client(aiohttp_client, database_url, signin_password_tries=2, signin_lock_s=1.0)
+    # The limiter's own clock, moved by hand: the waits are what is under test, and a busy machine
+    # must not stretch the time between two requests into them.
+    now = [1000.0]
+    limiter = client.app[ACCOUNTS].limiter
+    assert isinstance(limiter, MemoryAttemptLimiter)
+    limiter.clock = lambda: now[0]
     wrong = {"identifier": "grower@example.com", "password": "not-it-123"}
     assert [(await client.post("/api/auth/login", json=wrong)).status for _ in range(3)] == [401, 401, 429]
-    await asyncio.sleep(1.1)  # the 1 s lock itself is what is under test
+    now[0] += 0.9
+    assert (await client.post("/api/auth/login", json=wrong)).status == 429  # still locked
+    now[0] += 0.2  # the 1 s lock is over
     assert (await client.post("/api/auth/login", json=wrong)).status == 401
     locked = await client.post("/api/auth/login", json=wrong)
     assert locked.status == 429 and locked.headers["Retry-After"] == "2"  # doubled
