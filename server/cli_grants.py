@@ -212,6 +212,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     token.add_argument("--room", action="append", help="host or moderator of this room (repeatable)")
     token.add_argument("--label", default="cli")
     token_sub = token.add_subparsers(dest="token_cmd")
+    # `fieldcast token create --role ...` and `fieldcast token --role ...` both create; SUPPRESS
+    # keeps an option given before `create` from being reset by the subcommand's default.
+    create_token = token_sub.add_parser("create", help="create an API token (shown once)")
+    create_token.add_argument("--role", choices=[r.value for r in Role], default=argparse.SUPPRESS)
+    create_token.add_argument("--room", action="append", default=argparse.SUPPRESS,
+                              help="host or moderator of this room (repeatable)")
+    create_token.add_argument("--label", default=argparse.SUPPRESS)
     revoke = token_sub.add_parser("revoke", help="revoke an API token")
     revoke.add_argument("id", type=int)
     grant = sub.add_parser("grant", help="who hosts or moderates a room")
