@@ -214,7 +214,15 @@ class Realtime:
         return client
 
     @staticmethod
-    def _in_room(client: Client, event: str, role: Role, room_id: str) -> Client | dict[str, Any]:
+    async def _in_room(client: Client, event: str, role: Role, room: RoomOf, body: Any) -> Client | dict[str, Any]:
+        """After the payload is read: the role in the room it acts on, handed to the handler."""
+        if role is Role.VIEWER and not client.staff_somewhere:
+            # No grant anywhere: the same role in every room, so no look-up (a vote from one of
+            # 2,000 viewers does not fetch its question's room).
+            return client
+        room_id = await room(body)
+        if room_id is None:
+            return client  # no single room: the handler reads the grants itself
         held = client.role_in(room_id)
         if not role_allows(held, role):
             logger.warning(
@@ -269,9 +277,8 @@ class Realtime:
                     logger.warning("%s invalid: %s", event, message, extra={"sid": sid, "user": client.label})
                     return events.error_reply("invalid_input", message)
                 try:
-                    room_id = await room(body) if room is not None else None
-                    if room_id is not None:
-                        scoped = self._in_room(client, event, role, room_id)
+                    if room is not None:
+                        scoped = await self._in_room(client, event, role, room, body)
                         if isinstance(scoped, dict):
                             return scoped
                         client = scoped
