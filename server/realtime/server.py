@@ -202,7 +202,13 @@ class Realtime:
         (somewhere, for a room-scoped one); what a viewer may do needs no look-up."""
         privileged = role is not Role.VIEWER
         if client.subject is not None and (privileged or (scoped and client.staff_somewhere)):
-            fresh = await self._fresh(client)
+            try:
+                fresh = await self._fresh(client)
+            except Exception:
+                # Who is calling cannot be confirmed (Redis or the database away): refuse, never
+                # fall back on what the connection was allowed when it opened.
+                logger.exception("%s refused: identity not confirmed", event, extra={"sid": sid, "user": client.label})
+                return events.error_reply("unavailable", "could not confirm who you are: try again")
             if fresh is None:
                 logger.warning("%s refused: signed out; disconnecting", event, extra={"sid": sid, "user": client.label})
                 self.sio.start_background_task(self.sio.disconnect, sid)

@@ -64,7 +64,13 @@ class IdentityChanges:
         return await self.versions.current(subject)
 
     async def changed(self, subject: Subject, change: Change, *, session_hash: str | None = None) -> None:
-        version = await self.versions.bump(subject)
+        try:
+            version = await self.versions.bump(subject)
+        except Exception:
+            # The change itself is stored (session revoked, role saved): the listeners still close
+            # this node's connections; other nodes' re-read them within identity_recheck_s.
+            logger.exception("could not bump the identity version", extra={"user": subject.key})
+            version = -1
         logger.info("identity %s: %s (version %d)", subject.key, change.value, version)
         event = IdentityChanged(subject, change, version, session_hash)
         for listener in self._listeners:
