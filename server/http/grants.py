@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..domain.accounts.grants import RoomGrant, Subject, SubjectKind, token_subject, user_subject
 from ..domain.accounts.roles import Role
 from ..domain.accounts.users import normalise_identifier
-from ..domain.errors import InvalidInput, NotFound
+from ..domain.errors import Forbidden, InvalidInput, NotFound
 from ..media import load_room
 from .auth import require_room_role
 from .body import read_json
@@ -109,7 +109,7 @@ async def add_grant(request: web.Request) -> web.Response:
     who = await require_room_role(request, room.id, Role.HOST)
     body = GrantCreate.model_validate(await read_json(request))
     if body.token_id is not None and who.role_in(room.id) is not Role.OPERATOR:
-        raise InvalidInput("API tokens are granted rooms by operators")
+        raise Forbidden("API tokens are granted rooms by operators")
     subject = await _subject(request, body)
     grant = await request.app[GRANTS].grant(who.role_in(room.id), who.label, room.id, subject, Role(body.role))
     return web.json_response(await _public(request, grant), status=201)

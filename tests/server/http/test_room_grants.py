@@ -4,6 +4,7 @@ that every room route asks for the grant of THAT room (moderation log, reviews, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from server.app import create_app
+from server.domain.accounts.tokens import ApiToken, hash_secret, new_secret
+from server.http.keys import TOKENS
 from server.domain.accounts.roles import Role
 from tests.commerce import Buyer, Shop, csrf, make_shop
 from tests.conftest import make_settings
@@ -83,6 +86,22 @@ async def test_a_host_appoints_moderators_of_their_room_only_and_operators_grant
     assert made["role"] == "host" and made["room"] == "orchard"
     assert (await send(shop, host, "POST", "/api/rooms/orchard/grants", {"user_id": viewer.user_id, "role": "moderator"}))[0] == 201
     await shop.call("DELETE", f"/api/rooms/farm/grants/users/{other_host.user_id}", status=200)
+
+    # API tokens hold grants too, given by operators only.
+    secret = new_secret("fc")
+    bot = await shop.client.app[TOKENS].add(ApiToken(None, "bot", Role.MODERATOR, hash_secret(secret), datetime.now(UTC)))
+    bot_auth = {"Authorization": f"Bearer {secret}"}
+    assert (await shop.client.get("/api/rooms/farm/moderation-log", headers=bot_auth)).status == 403
+    assert (await send(shop, host, "POST", "/api/rooms/farm/grants", {"token_id": bot.id, "role": "moderator"}))[0] == 403
+    made = await shop.call("POST", "/api/rooms/farm/grants", {"token_id": bot.id, "role": "moderator"}, status=201)
+    assert made["subject"] == {"kind": "token", "id": bot.id, "nickname": None}
+    assert (await shop.client.get("/api/rooms/farm/moderation-log", headers=bot_auth)).status == 200
+    assert (await shop.client.get("/api/rooms/orchard/moderation-log", headers=bot_auth)).status == 403
+    await shop.call("DELETE", f"/api/rooms/farm/grants/tokens/{bot.id}", status=200)
+    assert (await shop.client.get("/api/rooms/farm/moderation-log", headers=bot_auth)).status == 403
+    await shop.call("DELETE", f"/api/tokens/{bot.id}", status=204)
+    assert (await shop.client.get("/api/rooms/farm/moderation-log", headers=bot_auth)).status == 401
+    await shop.call("DELETE", "/api/tokens/999999", status=404)
 
 
 async def test_every_room_route_checks_the_grant_of_that_room(shop: Shop) -> None:
