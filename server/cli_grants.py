@@ -141,11 +141,11 @@ async def user_command(settings: Settings, args: argparse.Namespace) -> int:
             if role in (Role.HOST, Role.MODERATOR) and not rooms:
                 print(f"  no rooms yet: fieldcast grant add ROOM {user.identifier} --role {role.value}")
         elif args.user_cmd == "role":
-            user = await ctx.accounts.users.by_identifier(normalise_identifier(args.identifier))
-            if user is None:
+            found = await ctx.accounts.users.by_identifier(normalise_identifier(args.identifier))
+            if found is None:
                 raise NotFound(f"no account {args.identifier!r}")
-            user = await ctx.accounts.set_role(user, Role(args.role))
-            print(f"{user.identifier} is now {user.role.value}")
+            changed = await ctx.accounts.set_role(found, Role(args.role))
+            print(f"{changed.identifier} is now {changed.role.value}")
         return 0
 
 

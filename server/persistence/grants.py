@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -22,8 +22,8 @@ def _grant(row: RoomGrantRow) -> RoomGrant:
     )
 
 
-def _of(subject: Subject) -> tuple[object, object]:
-    return col(RoomGrantRow.subject_kind) == subject.kind.value, col(RoomGrantRow.subject_id) == subject.id
+def _of(subject: Subject) -> ColumnElement[bool]:
+    return and_(col(RoomGrantRow.subject_kind) == subject.kind.value, col(RoomGrantRow.subject_id) == subject.id)
 
 
 class SqlGrantRepository:
@@ -32,7 +32,7 @@ class SqlGrantRepository:
 
     async def for_subject(self, subject: Subject) -> list[RoomGrant]:
         async with self.db.session() as s:
-            rows = (await s.execute(select(RoomGrantRow).where(*_of(subject)))).scalars()
+            rows = (await s.execute(select(RoomGrantRow).where(_of(subject)))).scalars()
             return [_grant(r) for r in rows]
 
     async def for_room(self, room_id: str) -> list[RoomGrant]:
@@ -43,7 +43,7 @@ class SqlGrantRepository:
     async def put(self, grant: RoomGrant) -> RoomGrant:
         for _attempt in range(2):
             async with self.db.session() as s:
-                stmt = select(RoomGrantRow).where(col(RoomGrantRow.room_id) == grant.room_id, *_of(grant.subject))
+                stmt = select(RoomGrantRow).where(col(RoomGrantRow.room_id) == grant.room_id, _of(grant.subject))
                 row = (await s.execute(stmt)).scalars().first()
                 if row is None:
                     row = RoomGrantRow(
@@ -65,7 +65,7 @@ class SqlGrantRepository:
 
     async def remove(self, room_id: str, subject: Subject) -> RoomGrant | None:
         async with self.db.session() as s:
-            stmt = select(RoomGrantRow).where(col(RoomGrantRow.room_id) == room_id, *_of(subject))
+            stmt = select(RoomGrantRow).where(col(RoomGrantRow.room_id) == room_id, _of(subject))
             row = (await s.execute(stmt)).scalars().first()
             if row is None:
                 return None

@@ -4,17 +4,17 @@ that every room route asks for the grant of THAT room (moderation log, reviews, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.app import create_app
+from server.domain.accounts.roles import Role
 from server.domain.accounts.tokens import ApiToken, hash_secret, new_secret
 from server.http.keys import TOKENS
-from server.domain.accounts.roles import Role
 from tests.commerce import Buyer, Shop, csrf, make_shop
 from tests.conftest import make_settings
 from tests.helpers import add_room
