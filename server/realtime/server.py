@@ -37,10 +37,10 @@ logger = logging.getLogger(__name__)
 
 # Presence is coalesced: a burst of joins becomes one broadcast per room per interval.
 PRESENCE_INTERVAL_S = 0.5
+
 P = TypeVar("P", bound=BaseModel)
 # How a room-scoped handler finds the room its payload acts on (a field, or the room of the
-# question or review it names).
-# None: the event names no single room (it spans the rooms the caller holds grants in).
+# question or review it names); None when it names no single room (the caller's rooms).
 RoomOf = Callable[[Any], Awaitable[str | None]]
 
 
@@ -187,9 +187,9 @@ class Realtime:
         who = await resolve_caller(self.app, cookies, client.authorization, client.ip)
         if who.subject != client.subject:
             return None
+        # The device cookie is not kept (only what identifies the caller): keep the device read on connect.
         fresh = replace(
-            _client_for(client.sid, who, version, client.session_cookie, client.authorization),
-            device=client.device, community_id=client.community_id,
+            _client_for(client.sid, who, version, client.session_cookie, client.authorization), device=client.device
         )
         async with self.sio.session(client.sid) as data:
             data["client"] = fresh
