@@ -111,7 +111,7 @@ def p95(xs: list[float]) -> float:
 def _moderator(server: ServerProcess) -> None:
     subprocess.run(
         [sys.executable, "-m", "server", "user", "create", "mod@example.com", "--role", "moderator",
-         "--nickname", "审核员", "--password", PASSWORD],
+         "--room", ROOM, "--nickname", "审核员", "--password", PASSWORD],
         env=server.env, check=True, capture_output=True,
     )
 

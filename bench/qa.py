@@ -157,7 +157,7 @@ async def _run(base: str, env: dict[str, str], db_path: Path, size: Size) -> dic
     await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "server", "user", "create", "mod@example.com", "--role", "moderator",
-         "--password", "bench-pass-2026", "--nickname", "场控"],
+         "--room", ROOM, "--password", "bench-pass-2026", "--nickname", "场控"],
         env=env, check=True, capture_output=True,
     )
     async with aiohttp.ClientSession() as http:

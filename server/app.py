@@ -13,9 +13,17 @@ from streams.manager import MediaServer
 from .config import Settings
 from .domain.accounts.limits import Limit, MemoryAttemptLimiter, SignInLimits
 from .domain.accounts.ports import AttemptLimiter
+from .domain.accounts.grants import GrantService, Subject
+from .domain.accounts.identity import (
+    Change,
+    IdentityChanges,
+    IdentityVersions,
+    MemoryIdentityVersions,
+)
 from .domain.accounts.service import AccountService
 from .features import chat as chat_feature
 from .features import commerce as commerce_feature
+from .features import identity as identity_feature
 from .features import qa as qa_feature
 from .features import testimonials as testimonials_feature
 from .features import trace as trace_feature
@@ -25,7 +33,18 @@ from .http.cors import cors_middleware
 from .http.errors import error_middleware
 from .http.origin import origin_middleware
 from .http.timeouts import body_deadline_middleware
-from .http.keys import ACCOUNTS, DATABASE, MEDIA, REALTIME, ROOMS, SECRET, SETTINGS, TOKENS
+from .http.keys import (
+    ACCOUNTS,
+    DATABASE,
+    GRANTS,
+    IDENTITY,
+    MEDIA,
+    REALTIME,
+    ROOMS,
+    SECRET,
+    SETTINGS,
+    TOKENS,
+)
 from .media import ice_options, open_live_room, whep_limits
 from .persistence.accounts import (
     SqlInviteRepository,
@@ -35,6 +54,7 @@ from .persistence.accounts import (
     server_secret,
 )
 from .persistence.db import Database
+from .persistence.grants import SqlGrantRepository
 from .persistence.rooms import SqlRoomRepository
 from .persistence.tokens import SqlTokenRepository
 from .realtime.server import Realtime
@@ -46,7 +66,7 @@ logger = logging.getLogger(__name__)
 # cleanup contexts, its Socket.IO handlers (through app[REALTIME]) and its overlay layers (through
 # app[MEDIA].on_room_open, once the media context has started).
 FEATURES: list[Callable[[web.Application], None]] = [
-    commerce_feature.setup, chat_feature.setup, trace_feature.setup, qa_feature.setup,
+    identity_feature.setup, commerce_feature.setup, chat_feature.setup, trace_feature.setup, qa_feature.setup,
     testimonials_feature.setup,
 ]
 
@@ -65,6 +85,27 @@ def sign_in_limits(settings: Settings) -> SignInLimits:
     )
 
 
+async def _identity(app: web.Application) -> AsyncIterator[None]:
+    """Identity versions: in-process on one node; in Redis when nodes share it, so a sign-out on
+    one node is seen by a socket on another."""
+    redis_url = app[SETTINGS].redis_url
+    redis = None
+    versions: IdentityVersions
+    if redis_url:
+        from redis.asyncio import Redis
+
+        from .persistence.identity_versions import RedisIdentityVersions
+
+        redis = Redis.from_url(redis_url, driver_info=None)
+        versions = RedisIdentityVersions(redis)
+    else:
+        versions = MemoryIdentityVersions()
+    app[IDENTITY] = IdentityChanges(versions)
+    yield
+    if redis is not None:
+        await redis.aclose()
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     db = Database(settings.database_url)
@@ -80,9 +121,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         limiter = shared = RedisAttemptLimiter.from_url(settings.redis_url, prefix=f"fieldcast:signin:{namespace}:")
     else:
         limiter = MemoryAttemptLimiter()
+    identity = app[IDENTITY]
+
+    async def grants_changed(subject: Subject, lost: bool) -> None:
+        await identity.changed(subject, Change.GRANT_REMOVED if lost else Change.GRANT_ADDED)
+
     app[DATABASE] = db
     app[ROOMS] = SqlRoomRepository(db)
     app[TOKENS] = SqlTokenRepository(db)
+    app[GRANTS] = GrantService(SqlGrantRepository(db), changed=grants_changed)
     app[SECRET] = await server_secret(db, "cookies")
     app[ACCOUNTS] = AccountService(
         SqlUserRepository(db),
@@ -92,6 +139,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         on_code=_log_code if settings.login_codes_to_log else None,
         limiter=limiter,
         limits=sign_in_limits(settings),
+        identity=identity,
     )
     yield
     if shared is not None:
@@ -140,6 +188,7 @@ def create_app(settings: Settings) -> web.Application:
     realtime = Realtime(settings)
     app[REALTIME] = realtime
     realtime.attach(app)
+    app.cleanup_ctx.append(_identity)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_media)
     app.cleanup_ctx.append(_demo_room)

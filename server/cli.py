@@ -1,20 +1,17 @@
-"""`fieldcast serve|demo|room|token`: the operator's command line."""
+"""`fieldcast serve|demo|room|user|token|grant`: the operator's command line."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import sys
-from datetime import UTC, datetime
 
 from aiohttp import web
 
+from . import cli_grants
 from .app import create_app
 from .config import Settings
-from .domain.accounts.roles import Role
-from .domain.accounts.tokens import ApiToken, hash_secret, new_secret
 from .domain.errors import DomainError
 from .domain.rooms import Orientation, new_room, rotate_stream_key
 from .features.demo_shop import seed_demo_shop
@@ -23,7 +20,6 @@ from .gc_tuning import tune_gc
 from .logs import configure_logging
 from .persistence.db import Database
 from .persistence.rooms import SqlRoomRepository
-from .persistence.tokens import SqlTokenRepository
 
 logger = logging.getLogger("fieldcast")
 
@@ -125,44 +121,6 @@ async def _room_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
 
 
-async def _user_command(settings: Settings, args: argparse.Namespace) -> int:
-    from .domain.accounts.service import AccountService
-    from .persistence.accounts import (
-        SqlInviteRepository,
-        SqlLoginCodeRepository,
-        SqlSessionRepository,
-        SqlUserRepository,
-    )
-
-    password = args.password or getpass.getpass("password: ")
-    db = Database(settings.database_url)
-    try:
-        await db.create_schema()
-        accounts = AccountService(
-            SqlUserRepository(db), SqlSessionRepository(db), SqlLoginCodeRepository(db), SqlInviteRepository(db)
-        )
-        user = await accounts.register(args.identifier, password, args.nickname, role=Role(args.role))
-        print(f"{user.role.value} {user.nickname} ({user.identifier}) created; sign in at {settings.base_url()}/login")
-        return 0
-    finally:
-        await db.close()
-
-
-async def _token_command(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.database_url)
-    try:
-        await db.create_schema()
-        secret = new_secret("fc")
-        token = await SqlTokenRepository(db).add(
-            ApiToken(None, args.label, Role(args.role), hash_secret(secret), datetime.now(UTC))
-        )
-        print(f"{token.role.value} API token #{token.id} ({token.label}), shown once:")
-        print(secret)
-        return 0
-    finally:
-        await db.close()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldcast", description="Fieldcast live-commerce server")
     parser.add_argument("--host", help="listen address (FIELDCAST_HOST)")
@@ -183,26 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     room_sub.add_parser("list")
     rotate = room_sub.add_parser("rotate-key", help="issue a new stream key; the old one stops working")
     rotate.add_argument("id")
-    user = sub.add_parser("user", help="manage accounts")
-    user_sub = user.add_subparsers(dest="user_cmd", required=True)
-    create_user = user_sub.add_parser("create", help="create an account (the first operator, say)")
-    create_user.add_argument("identifier", help="mobile number or email")
-    create_user.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
-    create_user.add_argument("--nickname", default="")
-    create_user.add_argument("--password", help="asked for when left out")
-    token = sub.add_parser("token", help="manage API tokens")
-    _token_options(token, Role.OPERATOR.value, "cli")
-    token_sub = token.add_subparsers(dest="token_cmd")
-    # `token create`, like `room create` and `user create`; plain `token --role ...` (the first
-    # spelling) still creates one. SUPPRESS: options given before `create` are not reset by its defaults.
-    _token_options(token_sub.add_parser("create", help="create an API token and print it once"),
-                   argparse.SUPPRESS, argparse.SUPPRESS)
+    cli_grants.add_parsers(sub)
     return parser
-
-
-def _token_options(parser: argparse.ArgumentParser, role: str, label: str) -> None:
-    parser.add_argument("--role", choices=[r.value for r in Role], default=role)
-    parser.add_argument("--label", default=label)
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -246,9 +186,11 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "room":
             sys.exit(asyncio.run(_room_command(settings, args)))
         elif args.command == "user":
-            sys.exit(asyncio.run(_user_command(settings, args)))
+            sys.exit(asyncio.run(cli_grants.user_command(settings, args)))
         elif args.command == "token":
-            sys.exit(asyncio.run(_token_command(settings, args)))
+            sys.exit(asyncio.run(cli_grants.token_command(settings, args)))
+        elif args.command == "grant":
+            sys.exit(asyncio.run(cli_grants.grant_command(settings, args)))
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(2)

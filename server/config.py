@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # How long each node trusts its copy of a room's bans, slow mode and word list (other nodes'
     # changes show up within this; this node's own at once).
     chat_state_ttl_s: float = Field(default=1.0, ge=0)
+    # An open Socket.IO connection re-reads its caller before a privileged event when the caller's
+    # identity version moved, and at least this often anyway: a change the CLI makes on a single
+    # node (no Redis to share versions through) reaches open sockets within it.
+    identity_recheck_s: float = Field(default=30.0, ge=0)
     # The IP address in a ban stops holding after this (mobile networks hand addresses on).
     chat_ban_ip_hours: float = Field(default=24.0, ge=0)
 

@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.video.frame import VideoFrame
 
+from server.domain.accounts.grants import GRANTABLE, token_subject, user_subject
 from server.domain.accounts.roles import Role
 from server.domain.accounts.tokens import ApiToken, hash_secret, new_secret
+from server.domain.accounts.users import User
 from server.domain.rooms import Orientation, new_room
-from server.http.keys import ROOMS, TOKENS
+from server.http.keys import ACCOUNTS, GRANTS, ROOMS, TOKENS
 
 VIDEO_CLOCK = fractions.Fraction(1, 90_000)
 
@@ -27,6 +30,34 @@ async def operator_token(client: TestClient) -> str:
     await client.app[TOKENS].add(
         ApiToken(None, "test", Role.OPERATOR, hash_secret(secret), datetime.now(UTC))
     )
+    return secret
+
+
+async def grant_room(app: web.Application, user_id: int, room_id: str, role: Role) -> None:
+    """Host or moderator of one room, as an operator would grant it."""
+    await app[GRANTS].grant(Role.OPERATOR, "test", room_id, user_subject(user_id), role)
+
+
+async def staff_account(
+    app: web.Application, identifier: str, password: str, nickname: str, role: Role,
+    rooms: tuple[str, ...] = ("farm",),
+) -> User:
+    """An account with `role`; a host or moderator also holds that role's grant in `rooms`."""
+    user = await app[ACCOUNTS].register(identifier, password, nickname, role=role)
+    assert user.id is not None
+    if role in GRANTABLE:
+        for room_id in rooms:
+            await grant_room(app, user.id, room_id, role)
+    return user
+
+
+async def role_token(app: web.Application, role: Role, rooms: tuple[str, ...] = ()) -> str:
+    """An API token with `role`, holding that role's grant in `rooms`."""
+    secret = new_secret("fc")
+    token = await app[TOKENS].add(ApiToken(None, f"test-{role.value}", role, hash_secret(secret), datetime.now(UTC)))
+    assert token.id is not None
+    for room_id in rooms:
+        await app[GRANTS].grant(Role.OPERATOR, "test", room_id, token_subject(token.id), role)
     return secret
 
 

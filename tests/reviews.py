@@ -11,9 +11,11 @@ from typing import Any
 import aiohttp
 from PIL import ExifTags, Image
 
+from server.domain.accounts.grants import GRANTABLE
 from server.domain.accounts.roles import Role
 from server.http.keys import ACCOUNTS
 from tests.commerce import Buyer, Shop, csrf, key, make_buyers, pickup
+from tests.helpers import grant_room
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -37,14 +39,18 @@ async def received_order(shop: Shop, buyer: Buyer, *, to: str = "collected") -> 
     return order_id
 
 
-async def account(shop: Shop, role: Role, prefix: str = "r") -> Buyer:
-    """A signed-in account with `role` (no password hashing)."""
+async def account(shop: Shop, role: Role, prefix: str = "r", rooms: tuple[str, ...] | None = None) -> Buyer:
+    """A signed-in account with `role` (no password hashing); a host or moderator holds that role
+    in `rooms` (by default the shop's room)."""
     made = (await make_buyers(shop.client, 1, shop.community.get("id"), prefix=prefix))[0]
     if role is not Role.VIEWER:
         accounts = shop.client.app[ACCOUNTS]
         user = await accounts.users.get(made.user_id)
         assert user is not None
         await accounts.set_role(user, role)
+        if role in GRANTABLE:
+            for room_id in (shop.room,) if rooms is None else rooms:
+                await grant_room(shop.client.app, made.user_id, room_id, role)
     return made
 
 

@@ -8,13 +8,16 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from ..domain.accounts.grants import room_role, user_subject
+from ..domain.accounts.roles import Role
+from ..domain.accounts.users import User
 from ..domain.voice.chat import ChatLimits, ChatService
 from ..domain.voice.moderation import ModerationService
 from ..domain.voice.ports import Throttle
 from ..domain.voice.throttle import MemoryThrottle
 from ..http import moderation as moderation_routes
 from ..http.chat_keys import CHAT, CHAT_FANOUT, MODERATION
-from ..http.keys import ACCOUNTS, DATABASE, REALTIME, SETTINGS
+from ..http.keys import ACCOUNTS, DATABASE, GRANTS, REALTIME, SETTINGS
 from ..persistence.voice_chat import SqlChatRepository, SqlModerationRepository
 from ..realtime.chat import ChatHandlers
 from ..realtime.chat_fanout import ChatFanout
@@ -44,11 +47,18 @@ async def _chat(app: web.Application) -> AsyncIterator[None]:
     else:
         throttle = MemoryThrottle()
     messages = SqlChatRepository(db)
+    grants = app[GRANTS]
+
+    async def role_in_room(user: User, room_id: str) -> Role:
+        assert user.id is not None
+        return room_role(user.role, (await grants.of(user_subject(user.id))).get(room_id))
+
     moderation = ModerationService(
         SqlModerationRepository(db), messages, app[ACCOUNTS].users,
         global_words=settings.chat_blocked_words,
         state_ttl_s=settings.chat_state_ttl_s,
         ip_hold=timedelta(hours=settings.chat_ban_ip_hours),
+        role_in_room=role_in_room,
     )
     limits = ChatLimits(settings.chat_rate_messages, settings.chat_rate_window_s, settings.chat_history)
     fanout = ChatFanout(app[REALTIME].sio, settings.chat_batch_ms / 1000, settings.chat_batch_us_per_viewer / 1e6)

@@ -150,6 +150,8 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response({
         "user": user_public(who.user) if who.user else None,
         "role": who.role.value,
+        # Rooms this caller hosts or moderates (operators: every room, so none are listed).
+        "rooms": {room: role.value for room, role in sorted(who.grants.items())},
         "csrf": csrf_for(request, who),
     })
 

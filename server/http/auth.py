@@ -1,16 +1,18 @@
 """Who is calling: a signed-in user (session cookie), an API token (Bearer), or an anonymous viewer
-known only by a signed device cookie. Every route asks `require_role`; CSRF is checked here too.
+known only by a signed device cookie. Every route asks `require_role`, or `require_room_role` when
+it acts on one room (hosts and moderators hold grants per room); CSRF is checked here too.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..domain.accounts.grants import Subject, room_role, token_subject, user_subject
 from ..domain.accounts.roles import Role, role_allows
 from ..domain.accounts.sessions import csrf_token, sign, unsign
 from ..domain.accounts.tokens import ApiToken, hash_secret, secret_matches
@@ -18,7 +20,7 @@ from ..domain.accounts.users import User
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.rooms import Room
 from .client_address import forwarded_client
-from .keys import ACCOUNTS, SECRET, SETTINGS, TOKENS
+from .keys import ACCOUNTS, GRANTS, SECRET, SETTINGS, TOKENS
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +36,30 @@ class Caller:
     device: str
     ip: str
     session_token: str | None
+    # Room id -> host or moderator, for the user (or, without one, the API token).
+    grants: Mapping[str, Role] = field(default_factory=dict)
 
     @property
     def role(self) -> Role:
+        """The account's (or token's) own role: global for operators; for hosts and moderators it
+        says what they do outside rooms. Inside a room, ask `role_in`."""
         if self.user is not None:
             return self.user.role
         if self.api_token is not None:
             return self.api_token.role
         return Role.VIEWER
+
+    def role_in(self, room_id: str) -> Role:
+        return room_role(self.role, self.grants.get(room_id))
+
+    @property
+    def subject(self) -> Subject | None:
+        """Whose grants and identity version apply: the user, else the API token."""
+        if self.user is not None and self.user.id is not None:
+            return user_subject(self.user.id)
+        if self.api_token is not None and self.api_token.id is not None:
+            return token_subject(self.api_token.id)
+        return None
 
     @property
     def signed_in(self) -> bool:
@@ -89,7 +107,11 @@ async def resolve_caller(app: web.Application, cookies: dict[str, str], authoriz
         found = await app[TOKENS].find_by_hash(hash_secret(authorization))
         if found is not None and not found.revoked:
             api_token = found
-    return Caller(user, api_token, device, ip, session_token)
+    who = Caller(user, api_token, device, ip, session_token)
+    subject = who.subject
+    if subject is not None and who.role is not Role.OPERATOR:
+        who = Caller(user, api_token, device, ip, session_token, await app[GRANTS].of(subject))
+    return who
 
 
 _CALLER = web.RequestKey("caller", Caller)
@@ -112,10 +134,28 @@ async def require_host_of(request: web.Request, room: Room) -> None:
         return
     if key is not None and key.startswith("sk_") and (await caller(request)).user is None:
         raise Unauthorized("wrong stream key for this room")
-    await require_role(request, Role.HOST)
+    await require_room_role(request, room.id, Role.HOST)
 
 
 async def require_role(request: web.Request, role: Role) -> Caller:
+    who = await _authenticated(request, role)
+    if not role_allows(who.role, role):
+        raise Forbidden(f"this needs the {role.value} role")
+    return who
+
+
+async def require_room_role(request: web.Request, room_id: str, role: Role) -> Caller:
+    """The caller, if they hold `role` (or more) in this room: operators anywhere, hosts and
+    moderators only where a grant says so."""
+    who = await _authenticated(request, role)
+    held = who.role_in(room_id)
+    if not role_allows(held, role):
+        logger.warning("refused in room %s: needs %s", room_id, role.value, extra={"room": room_id, "user": who.label})
+        raise Forbidden(f"this needs the {role.value} role in room {room_id!r}")
+    return who
+
+
+async def _authenticated(request: web.Request, role: Role) -> Caller:
     who = await caller(request)
     if role is Role.VIEWER:
         return who
@@ -123,8 +163,6 @@ async def require_role(request: web.Request, role: Role) -> Caller:
         if bearer(request) is not None:
             raise Unauthorized("the API token is unknown or revoked")
         raise Unauthorized("sign in first (or send an API token: Authorization: Bearer <token>)")
-    if not role_allows(who.role, role):
-        raise Forbidden(f"this needs the {role.value} role")
     return who
 
 

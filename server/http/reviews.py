@@ -22,7 +22,7 @@ from ..domain.errors import InvalidInput, NotFound, Unauthorized
 from ..domain.voice.review_photos import MAX_BYTES, SIZES, PhotoTooLarge
 from ..domain.voice.reviews import Author, Moderator, ReviewStatus, Submission, check_photo_count
 from ..realtime.reviews import mod_view, own_view, public_view
-from .auth import caller, require_user
+from .auth import Caller, caller, require_user
 from .body import read_json
 from .keys import ROOMS
 from .params import path_int, whole_number
@@ -50,12 +50,17 @@ class RejectBody(BaseModel):
     reason: str = Field(max_length=4000)
 
 
+def _as_moderator(who: Caller) -> Moderator:
+    return Moderator(who.user.id if who.user else None, who.role, who.grants)
+
+
 async def _moderator(request: web.Request) -> Moderator:
-    """A signed-in account or an API token; the service decides whether its role moderates."""
+    """A signed-in account or an API token; the service decides, per review's room, whether it
+    moderates (its grants say which rooms)."""
     who = await caller(request)
     if who.user is None and who.api_token is None:
         raise Unauthorized("sign in first (or send an API token: Authorization: Bearer <token>)")
-    return Moderator(who.user.id if who.user else None, who.role)
+    return _as_moderator(who)
 
 
 async def _read_part(part: BodyPartReader, limit: int, too_big: InvalidInput) -> bytes:
@@ -169,10 +174,10 @@ async def review_photo(request: web.Request) -> web.StreamResponse:
     if size not in SIZES:
         raise NotFound("no such photo")
     reviews = request.app[REVIEWS]
-    public = await reviews.photo_visible(sha256, Role.VIEWER, None)
+    public = await reviews.photo_visible(sha256, Moderator(None, Role.VIEWER))
     if not public:
         who = await caller(request)
-        if not await reviews.photo_visible(sha256, who.role, who.user.id if who.user else None):
+        if not await reviews.photo_visible(sha256, _as_moderator(who)):
             # The same answer for "no such photo" and "not yours to see (yet)".
             raise NotFound("no such photo")
     response = web.FileResponse(request.app[REVIEW_FILES].path(sha256, size))  # 404 if the file is gone

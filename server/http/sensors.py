@@ -18,7 +18,7 @@ from ..domain.sensors.devices import BadDeviceToken
 from ..domain.sensors.readings import panel_entry
 from ..media import load_room
 from ..persistence.trace_sensors import RoomOverlay
-from .auth import bearer, require_role, require_user
+from .auth import bearer, require_role, require_room_role, require_user
 from .body import read_json
 from .trace_keys import COLD_CHAIN, SENSORS, TRACE, TRACE_OVERLAY
 
@@ -150,8 +150,8 @@ async def history(request: web.Request) -> web.Response:
 
 @routes.put("/api/rooms/{room_id}/trace-overlay")
 async def choose_overlay(request: web.Request) -> web.Response:
-    who = await require_role(request, Role.HOST)
     room = await load_room(request.app, request.match_info["room_id"])
+    who = await require_room_role(request, room.id, Role.HOST)
     body = OverlayIn.model_validate(await read_json(request))
     hub = request.app[SENSORS]
     for entry in body.devices:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -76,6 +76,22 @@ class InviteRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
     used_by: int | None = Field(default=None, foreign_key="users.id")
     revoked: bool = False
+
+
+class RoomGrantRow(SQLModel, table=True):
+    """Host or moderator of one room, held by an account (subject "user") or an API token
+    ("token"). One grant per subject and room."""
+
+    __tablename__ = "room_grants"
+    __table_args__ = (UniqueConstraint("room_id", "subject_kind", "subject_id", name="uq_room_grant_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(max_length=63, index=True)
+    subject_kind: str = Field(max_length=8)
+    subject_id: int = Field(index=True)
+    role: str = Field(max_length=16)
+    granted_by: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 class ServerSecretRow(SQLModel, table=True):

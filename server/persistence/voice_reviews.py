@@ -136,12 +136,14 @@ class SqlReviewRepository:
         async with self.db.session() as s:
             return await _with_photos(s, list((await s.execute(stmt)).scalars()))
 
-    async def listing(self, statuses: Collection[ReviewStatus], room_id: str | None, limit: int) -> list[Review]:
-        if not statuses:
+    async def listing(
+        self, statuses: Collection[ReviewStatus], rooms: Collection[str] | None, limit: int
+    ) -> list[Review]:
+        if not statuses or (rooms is not None and not rooms):
             return []
         stmt = select(ReviewRow).where(col(ReviewRow.status).in_([st.value for st in statuses]))
-        if room_id is not None:
-            stmt = stmt.where(col(ReviewRow.room_id) == room_id)
+        if rooms is not None:
+            stmt = stmt.where(col(ReviewRow.room_id).in_(list(rooms)))
         stmt = stmt.order_by(col(ReviewRow.created_at), col(ReviewRow.id)).limit(limit)
         async with self.db.session() as s:
             return await _with_photos(s, list((await s.execute(stmt)).scalars()))
@@ -157,8 +159,10 @@ class SqlReviewRepository:
             await s.commit()
         return await self.get(review_id)
 
-    async def visible_photo(self, sha256: str, user_id: int | None) -> bool:
+    async def visible_photo(self, sha256: str, user_id: int | None, rooms: Collection[str] = ()) -> bool:
         shown = col(ReviewRow.status) == ReviewStatus.APPROVED.value
+        if rooms:
+            shown = or_(shown, col(ReviewRow.room_id).in_(list(rooms)))
         stmt = (
             select(ReviewRow.id)
             .join(ReviewPhotoRow, col(ReviewPhotoRow.review_id) == col(ReviewRow.id))

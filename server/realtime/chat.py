@@ -1,8 +1,10 @@
 """Chat's Socket.IO handlers: join with history, send, and the moderators' events.
 
 Handlers are thin: they turn a `Client` into an author or an actor, call the chat and moderation
-services, and hand stored messages to the fan-out. Who may do what is checked twice: here, before
-any work (`forbidden`), and again in the moderation service. Refusals are logged, but at most once
+services, and hand stored messages to the fan-out. Every event names its room and is registered
+room-scoped, so `client.role` is the caller's role in that room (a moderator of room A is a
+viewer in room B). Who may do what is checked twice: by `Realtime.on` before any work
+(`forbidden`), and again in the moderation service. Refusals are logged, but at most once
 per person and reason every few seconds, so a flood does not also flood the log.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..domain.accounts.roles import Role
 from ..domain.errors import DomainError, Forbidden, InvalidInput, NotFound
 from ..domain.voice.chat import Author
 from ..domain.voice.moderation import Actor, Target, can_moderate
@@ -22,7 +25,7 @@ from ..http.chat_keys import CHAT, CHAT_FANOUT, MODERATION
 from ..http.keys import REALTIME, ROOMS
 from . import chat_events as ev
 from .events import error_reply
-from .server import Client, sio_room
+from .server import Client, payload_room, sio_room
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +51,23 @@ class ChatHandlers:
 
     def register(self) -> None:
         on = self.realtime.on
-        on(ev.CHAT_JOIN, ev.RoomPayload)(self.join)
+        # Everyone's events are room-scoped too: the room decides whether the sender is staff
+        # there (their badge, no slow mode).
+        on(ev.CHAT_JOIN, ev.RoomPayload, room=payload_room)(self.join)
         on(ev.CHAT_HISTORY, ev.HistoryPayload)(self.history)
-        on(ev.CHAT_SEND, ev.SendPayload)(self.send)
-        # The decorator takes one minimum role; moderation is moderator OR host OR operator, so
-        # these are registered open and check `can_moderate` first thing (see _actor).
-        on(ev.CHAT_REMOVE, ev.RemovePayload)(self.remove)
-        on(ev.CHAT_TIMEOUT, ev.TimeoutPayload)(self.timeout)
-        on(ev.CHAT_BAN, ev.BanPayload)(self.ban)
-        on(ev.CHAT_UNBAN, ev.UnbanPayload)(self.unban)
-        on(ev.CHAT_SLOW_MODE, ev.SlowModePayload)(self.slow_mode)
-        on(ev.CHAT_FILTER, ev.FilterPayload)(self.filter)
-        on(ev.CHAT_SETTINGS, ev.RoomPayload)(self.settings)
-        on(ev.CHAT_SANCTIONS, ev.RoomPayload)(self.sanctions)
-        on(ev.CHAT_MODLOG, ev.ModlogPayload)(self.modlog)
+        on(ev.CHAT_SEND, ev.SendPayload, room=payload_room)(self.send)
+        # Moderation is moderator OR host OR operator of the payload's room (role_allows: an
+        # operator or host may do what a moderator may).
+        mod = Role.MODERATOR
+        on(ev.CHAT_REMOVE, ev.RemovePayload, mod, room=payload_room)(self.remove)
+        on(ev.CHAT_TIMEOUT, ev.TimeoutPayload, mod, room=payload_room)(self.timeout)
+        on(ev.CHAT_BAN, ev.BanPayload, mod, room=payload_room)(self.ban)
+        on(ev.CHAT_UNBAN, ev.UnbanPayload, mod, room=payload_room)(self.unban)
+        on(ev.CHAT_SLOW_MODE, ev.SlowModePayload, mod, room=payload_room)(self.slow_mode)
+        on(ev.CHAT_FILTER, ev.FilterPayload, mod, room=payload_room)(self.filter)
+        on(ev.CHAT_SETTINGS, ev.RoomPayload, mod, room=payload_room)(self.settings)
+        on(ev.CHAT_SANCTIONS, ev.RoomPayload, mod, room=payload_room)(self.sanctions)
+        on(ev.CHAT_MODLOG, ev.ModlogPayload, mod, room=payload_room)(self.modlog)
 
     # -- everyone -------------------------------------------------------------------------------
 

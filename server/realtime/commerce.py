@@ -38,7 +38,7 @@ from ..http.commerce_models import (
 from ..http.keys import REALTIME, ROOMS, SETTINGS
 from ..http.orders import DeliveryIn
 from . import commerce_events as ev
-from .server import Client, Realtime, sio_room, user_room
+from .server import Client, Realtime, payload_room, sio_room, user_room
 
 if TYPE_CHECKING:
     from streams.manager import MediaServer
@@ -347,8 +347,8 @@ class CommerceRealtime:
         realtime.on(ev.SHOP_JOIN, ev.ShopJoin, role=Role.VIEWER)(shop_join)
         realtime.on(ev.CLAIM, ev.ClaimPayload, role=Role.VIEWER)(claim)
         realtime.on(ev.ORDER_CREATE, ev.OrderCreatePayload, role=Role.VIEWER)(order_create)
-        realtime.on(ev.PIN, ev.PinPayload, role=Role.HOST)(pin)
-        realtime.on(ev.UNPIN, ev.UnpinPayload, role=Role.HOST)(unpin)
+        realtime.on(ev.PIN, ev.PinPayload, role=Role.HOST, room=payload_room)(pin)
+        realtime.on(ev.UNPIN, ev.UnpinPayload, role=Role.HOST, room=payload_room)(unpin)
 
 
 async def guarded(event: str, client: Client, call: Awaitable[dict[str, Any]]) -> dict[str, Any]:

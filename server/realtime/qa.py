@@ -11,12 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..domain.accounts.roles import Role
 from ..domain.errors import NotFound
 from ..domain.ports import RoomRepository
 from ..domain.rooms import Room
 from ..domain.voice.qa import Actor, QaService, Question, QueueFilter, Suggestion, require_moderator
 from . import qa_events as ev
-from .server import Client, Realtime, sio_room
+from .server import Client, Realtime, payload_room, sio_room
 
 logger = logging.getLogger(__name__)
 
@@ -84,19 +85,25 @@ class QaRealtime:
         # Suggestion look-ups run after the asker has their ack; kept so they are not collected.
         self._background: set[asyncio.Task[None]] = set()
         on = realtime.on
-        on(ev.SUBSCRIBE, ev.RoomPayload)(self.subscribe)
-        on(ev.LIST, ev.ListPayload)(self.list_questions)
-        on(ev.ASK, ev.AskPayload)(self.ask)
-        on(ev.VOTE, ev.VotePayload)(self.vote)
-        on(ev.ANSWER, ev.AnswerPayload)(self.answer)
-        on(ev.HIDE, ev.HidePayload)(self.hide)
-        on(ev.PIN, ev.QuestionRef)(self.pin)
-        on(ev.UNPIN, ev.RoomPayload)(self.unpin)
-        on(ev.SUGGEST, ev.QuestionRef)(self.suggest)
+        # Room-scoped, so `client.role` is the caller's role in the question's room: a moderator
+        # of another room is a viewer here (no hidden questions, rate limits apply).
+        question_room = self._question_room
+        on(ev.SUBSCRIBE, ev.RoomPayload, room=payload_room)(self.subscribe)
+        on(ev.LIST, ev.ListPayload, room=payload_room)(self.list_questions)
+        on(ev.ASK, ev.AskPayload, room=payload_room)(self.ask)
+        on(ev.VOTE, ev.VotePayload, room=question_room)(self.vote)
+        on(ev.ANSWER, ev.AnswerPayload, Role.MODERATOR, room=question_room)(self.answer)
+        on(ev.HIDE, ev.HidePayload, Role.MODERATOR, room=question_room)(self.hide)
+        on(ev.PIN, ev.QuestionRef, Role.MODERATOR, room=question_room)(self.pin)
+        on(ev.UNPIN, ev.RoomPayload, Role.MODERATOR, room=payload_room)(self.unpin)
+        on(ev.SUGGEST, ev.QuestionRef, Role.MODERATOR, room=question_room)(self.suggest)
 
     @property
     def service(self) -> QaService:
         return self._service()
+
+    async def _question_room(self, payload: ev.QuestionRef) -> str:
+        return await self.service.room_of(payload.question_id)
 
     async def _room(self, room_id: str) -> Room:
         room = await self._rooms().get(room_id)

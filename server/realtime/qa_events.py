@@ -5,6 +5,8 @@ Who may call what
     signed-in accounts              qa:ask, qa:vote
     moderators, hosts, operators    qa:answer, qa:hide, qa:pin, qa:unpin, qa:suggest,
                                     qa:list with status hidden/all
+Hosts and moderators only in the rooms they hold a grant for (the room of the question named);
+operators everywhere. Elsewhere they are viewers.
 A refused or invalid call is answered (the ack) with {"error": code, "message": text}; codes:
 forbidden, sign_in_required, invalid_input, text_empty, text_too_long, not_found,
 question_not_found, own_question, duplicate_question, too_many_open, not_answered, question_hidden,

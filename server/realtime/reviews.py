@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..domain.accounts.roles import Role
 from ..domain.errors import NotFound
 from ..domain.ports import RoomRepository
 from ..domain.voice.review_photos import LARGE, THUMB
@@ -20,7 +21,12 @@ from .server import Client, Realtime, sio_room, user_room
 
 logger = logging.getLogger(__name__)
 
-MOD_ROOM = "reviews-mod"  # every moderator's console, whatever room they watch
+MOD_ROOM = "reviews-mod"  # operators' consoles: every room's reviews
+
+
+def mod_room(room_id: str) -> str:
+    """The consoles of one room's moderators (and hosts)."""
+    return f"reviews-mod:{room_id}"
 
 WallChanged = Callable[[str], Awaitable[None]]
 
@@ -59,7 +65,7 @@ def mod_view(review: Review) -> dict[str, Any]:
 
 
 def moderator(client: Client) -> Moderator:
-    return Moderator(client.user_id, client.role)
+    return Moderator(client.user_id, client.account_role, client.grants)
 
 
 class ReviewBroadcaster:
@@ -70,11 +76,11 @@ class ReviewBroadcaster:
         self.wall_changed = wall_changed
 
     async def submitted(self, review: Review) -> None:
-        await self.sio.emit(ev.PENDING, mod_view(review), room=MOD_ROOM)
+        await self.sio.emit(ev.PENDING, mod_view(review), room=[MOD_ROOM, mod_room(review.room_id)])
 
     async def moderated(self, before: Review, after: Review) -> None:
         room = after.room_id
-        await self.sio.emit(ev.MODERATED, mod_view(after), room=MOD_ROOM)
+        await self.sio.emit(ev.MODERATED, mod_view(after), room=[MOD_ROOM, mod_room(room)])
         await self.sio.emit(ev.STATUS, own_view(after), room=user_room(after.user_id))
         if after.status is ReviewStatus.APPROVED:
             await self.sio.emit(ev.APPROVED, {"room": room, "review": public_view(after)}, room=sio_room(room))
@@ -95,13 +101,21 @@ class ReviewsRealtime:
         self._rooms = rooms
         on = realtime.on
         on(ev.WALL, ev.WallPayload)(self.wall)
-        on(ev.QUEUE, ev.QueuePayload)(self.queue)
-        on(ev.APPROVE, ev.ReviewRef)(self.approve)
-        on(ev.REJECT, ev.RejectPayload)(self.reject)
+        # A review belongs to the room of the order it reviews: its moderators decide.
+        on(ev.QUEUE, ev.QueuePayload, Role.MODERATOR, room=self._queue_room)(self.queue)
+        on(ev.APPROVE, ev.ReviewRef, Role.MODERATOR, room=self._review_room)(self.approve)
+        on(ev.REJECT, ev.RejectPayload, Role.MODERATOR, room=self._review_room)(self.reject)
 
     @property
     def service(self) -> ReviewService:
         return self._service()
+
+    async def _review_room(self, payload: ev.ReviewRef) -> str:
+        return await self.service.room_of(payload.id)
+
+    @staticmethod
+    async def _queue_room(payload: ev.QueuePayload) -> str | None:
+        return payload.room  # None: every room the caller moderates
 
     async def wall(self, client: Client, p: ev.WallPayload) -> dict[str, Any]:
         if await self._rooms().get(p.room) is None:
@@ -112,8 +126,15 @@ class ReviewsRealtime:
 
     async def queue(self, client: Client, p: ev.QueuePayload) -> dict[str, Any]:
         status = None if p.status == "all" else ReviewStatus(p.status)
-        reviews = await self.service.queue(moderator(client), status, p.room)  # refuses non-moderators
-        await self.sio.enter_room(client.sid, MOD_ROOM)
+        who = moderator(client)
+        reviews = await self.service.queue(who, status, p.room)  # refuses non-moderators
+        # Live updates only for the rooms this caller moderates (operators: every room).
+        rooms = who.rooms()
+        if rooms is None:
+            await self.sio.enter_room(client.sid, MOD_ROOM)
+        else:
+            for room_id in [p.room] if p.room is not None else rooms:
+                await self.sio.enter_room(client.sid, mod_room(room_id))
         return {"ok": True, "status": p.status, "room": p.room, "reviews": [mod_view(r) for r in reviews]}
 
     async def approve(self, client: Client, p: ev.ReviewRef) -> dict[str, Any]:

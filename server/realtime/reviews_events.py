@@ -3,6 +3,8 @@
 Who may call what
     anyone (anonymous too)          reviews:wall
     moderators, hosts, operators    reviews:queue, review:approve, review:reject
+Hosts and moderators only for the rooms they hold a grant for (a review belongs to the room of
+its order; reviews:queue without a room lists every room they moderate); operators everywhere.
 Writing a review is a photo upload, so it is HTTP only: POST /api/reviews (multipart).
 A refused or invalid call is answered (the ack) with {"error": code, "message": text}; codes:
 forbidden, invalid_input, not_found, review_not_found.
@@ -14,8 +16,9 @@ Client -> server (payload -> ack)
         room's broadcasts (as `join` does), so review:approved and review:removed follow.
     reviews:queue {status: "pending"|"approved"|"rejected"|"all" = "pending", room: str|null = null}
         -> {ok, status, room, reviews: [ModReview]}
-        Oldest first (a queue to work through), of one room or all rooms. Also joins the
-        moderation channel, so review:pending and review:moderated follow (for every room).
+        Oldest first (a queue to work through), of one room or all the caller's rooms. Also joins
+        the moderation channel of those rooms (an operator's: every room), so review:pending and
+        review:moderated follow.
     review:approve {id}          -> {ok, review: ModReview}
     review:reject {id, reason}   -> {ok, review: ModReview}
         reason: 1-200 characters, shown to the author. Either may be applied to a review already
@@ -26,7 +29,7 @@ Server -> client
     to the room ("room:<id>", everyone who joined or asked for its wall):
         review:approved  {room, review: Review}   a review went on the wall (and the ticker)
         review:removed   {room, id}               an approved review was rejected: take it down
-    to the moderation channel (moderators who called reviews:queue):
+    to the moderation channel of the review's room (its moderators who called reviews:queue):
         review:pending   ModReview                a review was submitted and waits
         review:moderated ModReview                a review was approved or rejected (by anyone)
     to the author's connections ("user:<id>", every signed-in connection):

@@ -10,10 +10,9 @@ import pytest
 
 from server.app import create_app
 from server.domain.accounts.roles import Role
-from server.http.keys import ACCOUNTS
 from tests.commerce import HOSTILE, Shop, commerce, csrf, key, make_buyers, make_shop, pickup
 from tests.conftest import make_settings
-from tests.helpers import add_room
+from tests.helpers import add_room, staff_account
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -124,7 +123,7 @@ async def test_who_may_call_what(shop: Shop, aiohttp_client: Callable[..., Any])
     body = {"room_id": shop.room, "product_id": shop.product["id"], "quantity": 1, "delivery": pickup(shop), "idempotency_key": key()}
     assert (await anonymous.post("/api/orders", json=body)).status == 401
     assert (await anonymous.get("/api/orders")).status == 401
-    await client.app[ACCOUNTS].register("host@example.com", "host-pass-1", role=Role.HOST)
+    await staff_account(client.app, "host@example.com", "host-pass-1", "主播", Role.HOST, (shop.room,))
     host = await aiohttp_client(client.server)
     login = await (await host.post("/api/auth/login", json={"identifier": "host@example.com", "password": "host-pass-1"})).json()
     h = {"X-CSRF-Token": login["csrf"]}

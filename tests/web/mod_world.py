@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image, ImageDraw
 
 from server.domain.accounts.roles import Role
-from server.http.keys import ACCOUNTS
 from tests.commerce import Shop, key, make_shop, pickup
+from tests.helpers import staff_account
 
 PASSWORD = "tomato-2026"
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -82,7 +82,8 @@ class Person:
 
 
 async def person(
-    server: TestServer, make_client: Callable[..., Any], nickname: str, role: Role = Role.VIEWER
+    server: TestServer, make_client: Callable[..., Any], nickname: str, role: Role = Role.VIEWER,
+    rooms: tuple[str, ...] = ("farm",),
 ) -> Person:
     """An account with its own cookie jar: viewers sign up over HTTP; staff are made, then sign in."""
     http: TestClient[Any, Any] = await make_client(server)
@@ -93,7 +94,7 @@ async def person(
         resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
         assert resp.status == 200, await resp.text()
     else:
-        await server.app[ACCOUNTS].register(identifier, PASSWORD, nickname, role=role)
+        await staff_account(server.app, identifier, PASSWORD, nickname, role, rooms)  # staff of these rooms
         resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
         assert resp.status == 200, await resp.text()
     user = (await resp.json())["user"]

@@ -14,7 +14,7 @@ from server.app import create_app
 from server.domain.accounts.roles import Role
 from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
-from tests.helpers import add_room
+from tests.helpers import add_room, staff_account
 
 from .test_pages_browser import PHONE, open_page
 
@@ -33,7 +33,7 @@ async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestSer
 
 
 async def staff_socket(server: TestServer, aiohttp_client: Callable[..., Any]) -> socketio.AsyncClient:
-    await server.app[ACCOUNTS].register("mod@example.com", "moderate-me", "管理员", role=Role.MODERATOR)
+    await staff_account(server.app, "mod@example.com", "moderate-me", "管理员", Role.MODERATOR, ("farm",))
     http = await aiohttp_client(server)
     resp = await http.post("/api/auth/login", json={"identifier": "mod@example.com", "password": "moderate-me"})
     assert resp.status == 200

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from tests.conftest import make_settings
+from tests.helpers import add_room
 from tests.web.mod_world import HOSTILE, PASSWORD, Person, World, build_world
 
 from .conftest import PHONE
@@ -339,3 +340,21 @@ async def test_viewers_get_the_moderator_role_state_and_the_events_refuse_them(
     resp = await quiet_world.viewers[1].http.get("/mod/no-such-room")
     assert resp.status == 404
     assert page.problems == [] and anonymous.problems == [] and missing.problems == []
+
+
+async def test_a_moderator_of_another_room_gets_the_gate_and_the_console_of_their_own_room(
+    server: TestServer, browser: Any, quiet_world: World
+) -> None:
+    # Grants are per room: the world's moderator moderates farm only.
+    await add_room(server, "orchard")  # type: ignore[arg-type]
+    mod = quiet_world.moderator
+    other = await open_page(browser, server, "/mod/orchard", who=mod, locale="en-US")
+    await other.wait_for_function("window.fieldcastMod.state === 'forbidden'", timeout=15000)
+    assert await other.text_content("#gate-title") == "You need the moderator role"
+    assert "this room" in (await other.text_content("#gate-text") or "")
+    own = await open_page(browser, server, f"/mod/{quiet_world.room}", who=mod, locale="en-US")
+    await own.wait_for_function(READY, timeout=15000)
+    assert await own.is_visible("#workspace")
+    assert other.problems == [] and own.problems == []
+    await other.context.close()
+    await own.context.close()

@@ -16,9 +16,8 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.domain.accounts.roles import Role
-from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
-from tests.helpers import add_room
+from tests.helpers import add_room, staff_account
 
 from .conftest import PHONE
 
@@ -38,7 +37,7 @@ async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestSer
 @pytest.fixture
 async def moderator(server: TestServer) -> AsyncIterator[socketio.AsyncClient]:
     """A moderator's Socket.IO connection, signed in over HTTP like the console would be."""
-    await server.app[ACCOUNTS].register("mod@example.com", "moderate-2026", "场控", role=Role.MODERATOR)
+    await staff_account(server.app, "mod@example.com", "moderate-2026", "场控", Role.MODERATOR, ("farm",))
     async with aiohttp.ClientSession() as http:
         resp = await http.post(server.make_url("/api/auth/login"), json={"identifier": "mod@example.com", "password": "moderate-2026"})
         assert resp.status == 200

@@ -128,9 +128,9 @@ async def test_the_host_explains_a_product_from_the_studio_and_viewers_see_it(sh
 
     # Without a key, a signed-in host's session pins (with its CSRF token).
     from server.domain.accounts.roles import Role
-    from server.http.keys import ACCOUNTS
+    from tests.helpers import staff_account
 
-    await shop.client.app[ACCOUNTS].register("host@example.com", "host-pass-1", role=Role.HOST)
+    await staff_account(shop.client.app, "host@example.com", "host-pass-1", "", Role.HOST, (shop.room,))
     login = await ctx.request.post(str(shop.client.make_url("/api/auth/login")),
                                    data={"identifier": "host@example.com", "password": "host-pass-1"})
     assert login.ok

@@ -13,10 +13,11 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
-# What each role may also do: an operator may do anything a host or moderator may.
+# What each role may also do: an operator may do anything a host or moderator may; a host
+# moderates (their room's chat, questions and reviews).
 _IMPLIES: dict[Role, frozenset[Role]] = {
     Role.OPERATOR: frozenset(Role),
-    Role.HOST: frozenset({Role.HOST, Role.KOC, Role.VIEWER}),
+    Role.HOST: frozenset({Role.HOST, Role.MODERATOR, Role.KOC, Role.VIEWER}),
     Role.MODERATOR: frozenset({Role.MODERATOR, Role.VIEWER}),
     Role.KOC: frozenset({Role.KOC, Role.VIEWER}),
     Role.VIEWER: frozenset({Role.VIEWER}),

@@ -12,6 +12,8 @@ from typing import Any
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from .errors import NoLiveCode, WrongCode
 from .limits import Limit, MemoryAttemptLimiter, SignInLimits, TooManyAttempts
+from .grants import user_subject
+from .identity import Change, IdentityChanges
 from .passwords import hash_password, verify_password
 from .ports import AttemptLimiter, InviteRepository, LoginCodeRepository, SessionRepository, UserRepository
 from .roles import Role
@@ -71,6 +73,7 @@ class AccountService:
         on_code: Callable[[str, str], None] | None = None,
         limiter: AttemptLimiter | None = None,
         limits: SignInLimits = DEFAULT_LIMITS,
+        identity: IdentityChanges | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -82,6 +85,8 @@ class AccountService:
         self.clock = clock
         # Development: where one-time codes go (the server log). Production plugs an SMS/email sender.
         self.on_code = on_code or (lambda ident, code: None)
+        # Told of sign-outs and role changes, so open connections lose what the account lost.
+        self.identity = identity
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -124,8 +129,11 @@ class AccountService:
         return user
 
     async def set_role(self, user: User, role: Role) -> User:
+        changed = user.role is not role
         user = replace(user, role=role)
         await self.users.save(user)
+        if changed and self.identity is not None and user.id is not None:
+            await self.identity.changed(user_subject(user.id), Change.ROLE_CHANGED)
         return user
 
     # -- signing in -----------------------------------------------------------------------------
@@ -224,6 +232,10 @@ class AccountService:
         session = await self.sessions.by_hash(hash_secret(token))
         if session is not None and session.id is not None:
             await self.sessions.revoke(session.id)
+            if self.identity is not None:
+                await self.identity.changed(
+                    user_subject(session.user_id), Change.SIGNED_OUT, session_hash=session.token_hash
+                )
 
     # -- invites --------------------------------------------------------------------------------
 

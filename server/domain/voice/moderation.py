@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..accounts.ports import UserRepository
 from ..accounts.roles import Role
+from ..accounts.users import User
 from ..errors import Forbidden, InvalidInput, NotFound
 from .errors import StaffNotSanctioned
 from .keywords import clean_words
@@ -134,8 +135,12 @@ class ModerationService:
         ip_hold: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        role_in_room: Callable[[User, str], Awaitable[Role]] | None = None,
     ) -> None:
         self.repo = repo
+        # What a target may do in the room (staff there cannot be sanctioned there); by default
+        # their account role. The app plugs in room grants.
+        self.role_in_room = role_in_room
         self.messages = messages
         self.users = users
         self.global_words = clean_words(global_words)
@@ -313,6 +318,7 @@ class ModerationService:
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("no such user")
-        if can_moderate(user.role):
+        role = await self.role_in_room(user, room_id) if self.role_in_room is not None else user.role
+        if can_moderate(role):
             raise StaffNotSanctioned()
         return _Resolved(user_id, user.nickname, device, ip)

@@ -312,6 +312,13 @@ class QaService:
             raise QuestionNotFound(f"no question {question_id}")
         return question
 
+    async def room_of(self, question_id: int) -> str:
+        """The room a question was asked in: whose moderators may act on it."""
+        question = await self.questions.get(question_id)
+        if question is None:
+            raise QuestionNotFound(f"no question {question_id}")
+        return question.room_id
+
     async def queue(self, room_id: str, actor: Actor, which: QueueFilter = QueueFilter.PUBLIC) -> list[Question]:
         """A room's questions by votes (most first), then age (oldest first)."""
         if QuestionStatus.HIDDEN in which.statuses:

@@ -19,13 +19,16 @@ class ReviewRepository(Protocol):
     async def for_order(self, order_id: int) -> Review | None: ...
     async def approved(self, room_id: str, limit: int) -> list[Review]:
         """The room's approved reviews, most recently approved first."""
-    async def listing(self, statuses: Collection[ReviewStatus], room_id: str | None, limit: int) -> list[Review]:
-        """Reviews in these states (of one room, or all), oldest first: a queue to work through."""
+    async def listing(
+        self, statuses: Collection[ReviewStatus], rooms: Collection[str] | None, limit: int
+    ) -> list[Review]:
+        """Reviews in these states (of these rooms; None: all), oldest first: a queue to work through."""
     async def moderate(
         self, review_id: int, status: ReviewStatus, by: int | None, at: datetime, reason: str
     ) -> Review | None: ...
-    async def visible_photo(self, sha256: str, user_id: int | None) -> bool:
-        """Whether the photo belongs to an approved review, or to a review by `user_id`."""
+    async def visible_photo(self, sha256: str, user_id: int | None, rooms: Collection[str] = ()) -> bool:
+        """Whether the photo belongs to an approved review, a review by `user_id`, or a review in
+        one of `rooms`."""
 
 
 class PhotoFiles(Protocol):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ..accounts.grants import room_role
 from ..accounts.roles import Role
 from ..commerce.ports import OrderLookup
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -137,10 +138,21 @@ class Author:
 
 @dataclass(frozen=True)
 class Moderator:
-    """Who moderates: an account, or an API token (user_id None)."""
+    """Who moderates: an account, or an API token (user_id None). `role` is the account's own:
+    operators moderate every room; hosts and moderators the rooms their `grants` name."""
 
     user_id: int | None
     role: Role
+    grants: Mapping[str, Role] = field(default_factory=dict)
+
+    def moderates(self, room_id: str) -> bool:
+        return can_moderate(room_role(self.role, self.grants.get(room_id)))
+
+    def rooms(self) -> list[str] | None:
+        """The rooms this caller moderates; None: every room (an operator)."""
+        if self.role is Role.OPERATOR:
+            return None
+        return sorted(room for room, role in self.grants.items() if can_moderate(role))
 
 
 @dataclass(frozen=True)
@@ -177,8 +189,12 @@ def check_photo_count(count: int) -> None:
         raise TooManyPhotos(f"at most {MAX_PHOTOS} photos per review (this one has {count})")
 
 
-def require_moderator(moderator: Moderator) -> None:
-    if not can_moderate(moderator.role):
+def require_moderator(moderator: Moderator, room_id: str | None = None) -> None:
+    """Moderates this room (or, without one, some room)."""
+    if room_id is not None:
+        if not moderator.moderates(room_id):
+            raise NotAModerator(f"only moderators, hosts and operators of room {room_id!r} may moderate its reviews")
+    elif moderator.rooms() == []:
         raise NotAModerator("only moderators, hosts and operators may moderate reviews")
 
 
@@ -252,6 +268,7 @@ class ReviewService:
     async def _moderate(self, moderator: Moderator, review_id: int, status: ReviewStatus, reason: str) -> Review:
         require_moderator(moderator)
         before = await self.require(review_id)
+        require_moderator(moderator, before.room_id)  # the review belongs to the order's room
         if before.status is status and before.reason == reason:
             return before  # a repeated click changes nothing and tells nobody again
         after = await self.reviews.moderate(review_id, status, moderator.user_id, self.clock(), reason)
@@ -284,14 +301,23 @@ class ReviewService:
     async def queue(
         self, moderator: Moderator, status: ReviewStatus | None, room_id: str | None, limit: int = QUEUE_MAX
     ) -> list[Review]:
-        """For moderators: reviews in one state (None: all), oldest first."""
-        require_moderator(moderator)
+        """For moderators: reviews in one state (None: all), oldest first, of one room or of
+        every room they moderate."""
+        require_moderator(moderator, room_id)
         statuses = [status] if status is not None else list(ReviewStatus)
-        return await self.reviews.listing(statuses, room_id, max(1, min(limit, QUEUE_MAX)))
+        rooms = [room_id] if room_id is not None else moderator.rooms()
+        return await self.reviews.listing(statuses, rooms, max(1, min(limit, QUEUE_MAX)))
 
-    async def photo_visible(self, sha256: str, role: Role, user_id: int | None) -> bool:
-        """Approved reviews' photos are public; the rest only to their author and moderators."""
-        return can_moderate(role) or await self.reviews.visible_photo(sha256, user_id)
+    async def room_of(self, review_id: int) -> str:
+        return (await self.require(review_id)).room_id
+
+    async def photo_visible(self, sha256: str, viewer: Moderator) -> bool:
+        """Approved reviews' photos are public; the rest only to their author and the moderators
+        of the review's room."""
+        rooms = viewer.rooms()
+        if rooms is None:
+            return True
+        return await self.reviews.visible_photo(sha256, viewer.user_id, rooms)
 
     async def thumbnail(self, review: Review) -> bytes | None:
         """The first photo's small rendition, for the stream's ticker."""

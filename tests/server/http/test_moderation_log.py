@@ -13,12 +13,12 @@ from server.domain.voice.moderation import Actor
 from server.http.chat_keys import MODERATION
 from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
-from tests.helpers import add_room, operator_token
+from tests.helpers import add_room, operator_token, staff_account
 
 
 async def signed_in(client: TestClient[Any, Any], aiohttp_client: Callable[..., Any], role: Role, name: str) -> TestClient[Any, Any]:
     browser: TestClient[Any, Any] = await aiohttp_client(client.server)
-    await client.app[ACCOUNTS].register(f"{name}@example.com", "long-enough-1", name, role=role)
+    await staff_account(client.app, f"{name}@example.com", "long-enough-1", name, role)  # hosts and moderators of farm
     resp = await browser.post("/api/auth/login", json={"identifier": f"{name}@example.com", "password": "long-enough-1"})
     assert resp.status == 200
     return browser

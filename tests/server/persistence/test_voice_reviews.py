@@ -87,9 +87,11 @@ class World:
         assert user.id is not None
         return Author(user.id, user.nickname)
 
-    def mod(self, name: str) -> Moderator:
+    def mod(self, name: str, rooms: tuple[str, ...] = ("farm", "orchard")) -> Moderator:
+        """The account as a moderator; a host or moderator holds that role in `rooms`."""
         user = self.users[name]
-        return Moderator(user.id, user.role)
+        grants = {room: user.role for room in rooms} if user.role in (Role.HOST, Role.MODERATOR) else {}
+        return Moderator(user.id, user.role, grants)
 
     def files(self) -> list[Path]:
         return sorted(p for p in self.media.rglob("*") if p.is_file())
@@ -239,12 +241,16 @@ async def test_photos_are_public_once_approved_and_before_that_only_for_author_a
     review = await world.service.submit(buyer, Submission(11, 5, "晒单", [jpeg()]))
     sha = review.photos[0].sha256
     other = world.users["other"].id
-    assert await world.service.photo_visible(sha, Role.VIEWER, buyer.user_id)
-    assert await world.service.photo_visible(sha, Role.MODERATOR, None)
-    assert not await world.service.photo_visible(sha, Role.VIEWER, other)
-    assert not await world.service.photo_visible(sha, Role.KOC, None)
+    assert await world.service.photo_visible(sha, Moderator(buyer.user_id, Role.VIEWER))
+    assert await world.service.photo_visible(sha, world.mod("mod"))
+    assert await world.service.photo_visible(sha, Moderator(None, Role.OPERATOR))
+    assert not await world.service.photo_visible(sha, Moderator(other, Role.VIEWER))
+    assert not await world.service.photo_visible(sha, Moderator(None, Role.KOC))
+    # Moderating another room shows nothing of this one (the review is farm's).
+    assert not await world.service.photo_visible(sha, world.mod("mod", rooms=("orchard",)))
+    assert not await world.service.photo_visible(sha, Moderator(world.users["mod"].id, Role.MODERATOR))
     await world.service.approve(world.mod("mod"), review.id or 0)
-    assert await world.service.photo_visible(sha, Role.VIEWER, None)
+    assert await world.service.photo_visible(sha, Moderator(None, Role.VIEWER))
 
 
 class BrokenEvents:

@@ -17,7 +17,7 @@ import socketio
 from aiohttp.test_utils import TestClient, TestServer
 
 from server.domain.accounts.roles import Role
-from server.http.keys import ACCOUNTS
+from tests.helpers import staff_account
 
 PASSWORD = "tomato-2026"
 SERVER_EVENTS = ("chat:messages", "chat:removed", "chat:mode", "chat:sanctioned", "chat:lifted")
@@ -32,6 +32,7 @@ class Peer:
         self.session: aiohttp.ClientSession | None = None
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._changed = asyncio.Event()
+        self.disconnected = asyncio.Event()  # the server closed (or we closed) the connection
 
     @property
     def user_id(self) -> int:
@@ -49,6 +50,8 @@ class Peer:
         self.sio = socketio.AsyncClient(http_session=self.session, reconnection=False)
         for name in SERVER_EVENTS:
             self.sio.on(name, self._recorder(name))
+        self.disconnected = asyncio.Event()
+        self.sio.on("disconnect", self._on_disconnect)
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies().items())
         await self.sio.connect(str(self.http.make_url("/")), headers={"Cookie": cookie}, transports=["websocket"])
         return self
@@ -59,6 +62,9 @@ class Peer:
             self._changed.set()
 
         return record
+
+    def _on_disconnect(self, *_reason: Any) -> None:
+        self.disconnected.set()
 
     async def disconnect(self) -> None:
         if self.sio is not None:
@@ -124,8 +130,10 @@ async def new_peer(
     nickname: str = "",
     ip: str = "127.0.0.1",
     http: TestClient[Any, Any] | None = None,
+    rooms: tuple[str, ...] = ("farm",),
 ) -> Peer:
-    """A browser with its own cookies; signed up with `role` (None: an anonymous viewer), connected."""
+    """A browser with its own cookies; signed up with `role` (None: an anonymous viewer), connected.
+    A host or moderator holds that role in `rooms` (grants are per room)."""
     http = http or await aiohttp_client(server)
     n = next(_numbers)
     identifier = f"peer{n}@example.com"
@@ -138,7 +146,7 @@ async def new_peer(
         assert resp.status == 200, await resp.text()
         user = (await resp.json())["user"]
     elif role is not None:
-        await server.app[ACCOUNTS].register(identifier, PASSWORD, nickname, role=role)
+        await staff_account(server.app, identifier, PASSWORD, nickname, role, rooms)
         resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
         assert resp.status == 200, await resp.text()
         user = (await resp.json())["user"]

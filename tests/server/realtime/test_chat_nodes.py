@@ -59,7 +59,7 @@ async def test_chat_bans_and_limits_hold_across_two_nodes(
     a, b = nodes
     peers: list[Peer] = []
     try:
-        mod = await new_peer(a, aiohttp_client, Role.MODERATOR)
+        mod = await new_peer(a, aiohttp_client, Role.MODERATOR, rooms=(room,))
         viewer_a = await new_peer(a, aiohttp_client, nickname="在A")
         # The same account, signed in on node B too (same cookies, another connection).
         viewer_b = Peer(await aiohttp_client(b), viewer_a.user)

@@ -22,13 +22,14 @@ from aiohttp.test_utils import TestClient
 
 from overlay.layers.qa_card import QaCard, QaCardState
 from server.app import create_app
+from server.domain.accounts.grants import GRANTABLE
 from server.domain.accounts.roles import Role
 from server.features.qa import CARD_LAYER, QA
 from server.http.keys import ACCOUNTS, MEDIA, ROOMS
 from server.media import open_live_room
 from streams.yuv import new_frame, plane_views
 from tests.conftest import make_settings
-from tests.helpers import add_room
+from tests.helpers import add_room, grant_room
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -74,8 +75,15 @@ class Peer:
         await asyncio.sleep(seconds)
 
 
-async def sign_up(client: AppClient, identifier: str, nickname: str, role: Role = Role.VIEWER) -> str:
-    """A new account over HTTP (as a browser signs up); returns its session cookie."""
+# The rooms a host or moderator of the cast holds their role in (the brand's rooms the tests use).
+CAST_ROOMS = ("farm", "farm-spring", "other-farm")
+
+
+async def sign_up(
+    client: AppClient, identifier: str, nickname: str, role: Role = Role.VIEWER, rooms: tuple[str, ...] = CAST_ROOMS
+) -> str:
+    """A new account over HTTP (as a browser signs up); returns its session cookie. A host or
+    moderator holds that role in `rooms`."""
     resp = await client.post(
         "/api/auth/register", json={"identifier": identifier, "password": "tomato-2026", "nickname": nickname}
     )
@@ -88,6 +96,9 @@ async def sign_up(client: AppClient, identifier: str, nickname: str, role: Role 
         user = await accounts.users.get(body["user"]["id"])
         assert user is not None
         await accounts.set_role(user, role)
+        if role in GRANTABLE:
+            for room in rooms:
+                await grant_room(client.app, user.id or 0, room, role)
     return resp.cookies["fc_session"].value
 
 
@@ -547,7 +558,7 @@ async def test_two_nodes_share_the_queue_and_the_pinned_card_through_redis(
     await live.stop()  # its compositor is what we look at; no frames needed
     assert room_id not in node_a.app[MEDIA].rooms
 
-    mod = await connect(node_a, await sign_up(node_a, "mod@example.com", "场控", Role.MODERATOR), "moderator@a")
+    mod = await connect(node_a, await sign_up(node_a, "mod@example.com", "场控", Role.MODERATOR, (room_id,)), "moderator@a")
     viewer = await connect(node_b, await sign_up(node_b, "13800000001", "小番茄"), "viewer@b")
     try:
         for peer in (mod, viewer):

@@ -44,7 +44,16 @@ async function whoAmI() {
   const r = await getJson('/api/me');
   if (r.status !== 200 || !r.body) return null;
   state.csrf = String(r.body.csrf || '');
-  return r.body;
+  return { ...r.body, account_role: r.body.role, role: roleHere(r.body) };
+}
+
+// Hosts and moderators hold their role per room (operators everywhere): what this console may do
+// is the role in THIS room, whatever the account's own role says.
+function roleHere(me) {
+  if (me.role === 'operator') return 'operator';
+  const granted = me.rooms && typeof me.rooms === 'object' ? me.rooms[roomId] : undefined;
+  if (granted === 'host' || granted === 'moderator') return granted;
+  return STAFF.has(me.role) ? 'viewer' : String(me.role || 'viewer');
 }
 
 // ---- the gate: sign in / not allowed / no such room
