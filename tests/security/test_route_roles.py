@@ -95,6 +95,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/rooms/{room_id}"): Rule(OPERATORS, params={"room_id": "doomed"}),
     ("POST", "/api/rooms/{room_id}/stream-key"): Rule(OPERATORS, params={"room_id": "rekeyed"}),
     ("GET", "/api/rooms/{room_id}/moderation-log"): Rule(MODERATORS),
+    # room grants: operators, and the room's host (who appoints and removes its moderators)
+    ("GET", "/api/rooms/{room_id}/grants"): Rule(HOSTS),
+    ("POST", "/api/rooms/{room_id}/grants"): Rule(HOSTS, EMPTY),
+    ("DELETE", "/api/rooms/{room_id}/grants/users/{user_id}"): Rule(HOSTS),
+    ("DELETE", "/api/rooms/{room_id}/grants/tokens/{token_id}"): Rule(HOSTS, params={"token_id": "999999"}),
+    ("DELETE", "/api/tokens/{token_id}"): Rule(OPERATORS, params={"token_id": "999999"}),
     ("POST", "/api/rooms/{room_id}/pin"): Rule(HOSTS_OR_KEY, EMPTY),
     ("DELETE", "/api/rooms/{room_id}/pin"): Rule(HOSTS_OR_KEY),
     ("GET", "/api/rooms/{room_id}/reviews"): Rule(ANYONE),

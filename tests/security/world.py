@@ -20,8 +20,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
+from server.domain.accounts.grants import user_subject
 from server.domain.accounts.roles import Role
-from server.http.keys import ACCOUNTS
+from server.http.keys import ACCOUNTS, GRANTS
 from server.integrations.payments.test_provider import SIGNATURE_HEADER, sign
 from tests.commerce import Buyer, Shop, csrf, key, make_buyers, make_shop, pickup
 from tests.helpers import add_room
@@ -88,11 +89,13 @@ class World:
 
 
 async def grant(world: World, who: Buyer, role: Role, room: str) -> None:
-    """Make `who` a `role` (for `room`, once grants are per room; today roles are global)."""
+    """Make `who` a `role`: operators are global; a host or moderator is one of `room` (a grant)."""
     accounts = world.client.app[ACCOUNTS]
     user = await accounts.users.get(who.user_id)
     assert user is not None
     await accounts.set_role(user, role)
+    if role in (Role.HOST, Role.MODERATOR):
+        await world.client.app[GRANTS].grant(Role.OPERATOR, "matrix", room, user_subject(who.user_id), role)
 
 
 def _jpeg() -> bytes:
@@ -157,6 +160,6 @@ async def build_world(client: TestClient) -> World:
         event_id=captured["eventIDs"][0], index="0", size="1", sha256=trace_photo["url"].rsplit("/", 1)[1],
         name=product["photos"][-1].rsplit("/", 1)[1], provider="test", tail="orders",
         review_sha256=sha, review_size=size, ending_session_id=str(ending["id"]),
-        order_due_fen=str(order["due_fen"]),
+        order_due_fen=str(order["due_fen"]), user_id=str(viewer.user_id),
     )
     return world
