@@ -12,6 +12,9 @@ Rules, kept here so a reader of a failure knows what was run:
 - A line abbreviated with `...` (`docker exec <id> fieldcast room create ...`) names a command shown
   in full elsewhere; it is not run, and the test checks that the full form is in the README.
 - `user create` asks for the password when `--password` is left out: the test types one on stdin.
+- `<room>` before any `room create` line makes a room first; `<phone-or-email>` is the last account
+  made, `<id>` the last API token made, `<role>` a role. `a\\|b` in a table cell is the markdown
+  escape of `a|b`, a choice: the first one is run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ SPAN = re.compile(r"`([^`\n]+)`")
 COMMAND = re.compile(r"(?:^|\s)(fieldcast\s+[a-z].*)$")
 OPTIONAL = re.compile(r"\s*\[([^\]]*)\]")
 PLACEHOLDER = re.compile(r"<([a-z_-]+)>")
+CHOICE = re.compile(r"(?<![<\w-])([a-z][a-z_-]*)(?:\|[a-z][a-z_-]*)+")  # moderator|host -> moderator
+TOKEN_MADE = re.compile(r"API token #(\d+)")
 
 
 def readme_commands(text: str) -> list[str]:
@@ -83,12 +88,22 @@ class Run:
     def _fill(self, name: str) -> str:
         if name == "email":
             self.emails += 1
-            return f"readme-{self.emails}@example.com"
-        if name in ("room", "room_id") and "room" in self.made:
+            self.made["account"] = f"readme-{self.emails}@example.com"
+            return self.made["account"]
+        if name in ("room", "room_id"):
+            if "room" not in self.made:  # a line that needs a room before the README made one
+                self.run('fieldcast room create readme-room --title "番茄" --brand "农场"')
             return self.made["room"]
+        if name == "phone-or-email" and "account" in self.made:
+            return self.made["account"]
+        if name == "id" and "token" in self.made:
+            return self.made["token"]
+        if name == "role":
+            return "moderator"
         raise AssertionError(f"README placeholder <{name}> has no value in this test: add it to Run._fill")
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
+        command = CHOICE.sub(lambda m: m.group(1), command.replace("\\|", "|"))
         argv = shlex.split(PLACEHOLDER.sub(lambda m: self._fill(m.group(1)), command))
         assert argv[0] == "fieldcast"
         if argv[1] in SERVERS:
@@ -99,6 +114,9 @@ class Run:
         assert not problem, f"README command failed: {command}\n$ {shlex.join(argv)}\nexit {result.returncode}\n{result.stdout}{result.stderr}"
         if argv[1:3] == ["room", "create"]:
             self.made["room"] = argv[3]
+        token = TOKEN_MADE.search(result.stdout)
+        if argv[1] == "token" and token:
+            self.made["token"] = token.group(1)
         return result
 
 
