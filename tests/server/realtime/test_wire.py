@@ -67,6 +67,20 @@ def test_text_frame_headers_follow_rfc6455() -> None:
     assert wire.text_frame("番茄") == b"\x81\x06" + "番茄".encode()
 
 
+def test_json_drops_lone_surrogate_escapes_and_reads_everything_else_as_orjson_does() -> None:
+    loads = wire.OrJson.loads
+    assert loads('["chat:send",{"text":"\\u597d\\u751c\\ud83c"}]') == ["chat:send", {"text": "好甜"}]
+    assert loads('"\\udf45x\\ud83c\\ud83c\\udf45"') == "x🍅"  # a lone low one; a lone high before a pair
+    assert loads('{"\\ud800k": "\\ud83d\\ude00"}') == {"k": "😀"}
+    # An escaped backslash followed by letters is text, not an escape.
+    assert loads('["\\\\ud83c", "\\\\\\ud83c"]') == ["\\ud83c", "\\"]
+    # orjson's other refusals stand (the standard library would take NaN).
+    for bad in ('[NaN, "\\ud83c"]', '["\\ud83c"', '[1e999]', "[" * 2000 + "]" * 2000):
+        with pytest.raises(ValueError):
+            loads(bad)
+    assert loads(b'"\\ud83cok"') == "ok"
+
+
 async def test_broadcast_reaches_the_room_only_and_skips_the_sender(served: tuple[wire.Server, str]) -> None:
     sio, base = served
     logs: list[list[tuple[str, Any]]] = [[] for _ in range(4)]
