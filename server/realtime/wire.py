@@ -230,12 +230,31 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         await super().send_packet(sid, pkt)
 
 
+class UnreadablePacket(ValueError):
+    """A client's Socket.IO packet that does not decode; says which ack it asked for, if any."""
+
+    def __init__(self, reason: str, ack: int | None, namespace: str | None) -> None:
+        super().__init__(reason)
+        self.ack = ack
+        self.namespace = namespace
+
+
 class TextPacket(sio_packet.Packet):  # type: ignore[misc]
     """Fieldcast's events are JSON text, never bytes: python-socketio's walk of every payload
     looking for bytes (~10% of a claim's CPU) is skipped, and bytes would fail to encode. A client's
     binary event is refused (Server._refuse_binary), never handed to a handler."""
 
     uses_binary_events = False
+
+    def decode(self, encoded_packet: str | bytes) -> int:
+        # The type, namespace and ack id come before the JSON: known when the JSON fails, so the
+        # client can be answered instead of left waiting.
+        try:
+            count: int = super().decode(encoded_packet)
+        except ValueError as exc:
+            asked = self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT)
+            raise UnreadablePacket(str(exc)[:200], self.id if asked else None, self.namespace) from exc
+        return count
 
 
 class Server(socketio.AsyncServer):  # type: ignore[misc]
@@ -294,16 +313,19 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
             else:
                 del self._attachments_left[eio_sid]
             return
-        if isinstance(data, str) and data[:1] in ("5", "6"):  # BINARY_EVENT, BINARY_ACK
-            await self._refuse_binary(eio_sid, data)
-            return
-        await super()._handle_eio_message(eio_sid, data)
+        try:
+            if isinstance(data, str) and data[:1] in ("5", "6"):  # BINARY_EVENT, BINARY_ACK
+                await self._refuse_binary(eio_sid, data)
+            else:
+                await super()._handle_eio_message(eio_sid, data)
+        except UnreadablePacket as exc:
+            await self._refuse(eio_sid, exc.namespace, exc.ack, None, f"the packet is not readable JSON ({exc})")
 
     async def _refuse_binary(self, eio_sid: str, data: str) -> None:
         """Events are JSON text. python-socketio would put the attachments back in place as bytes,
         and pydantic's lax mode reads bytes as a str: `{text: Buffer}` would be stored and
         broadcast. So a binary packet is refused whole, with an `invalid_input` ack when asked."""
-        pkt = self.packet_class(encoded_packet=data)  # malformed: ValueError, as python-socketio's
+        pkt = self.packet_class(encoded_packet=data)
         if pkt.attachment_count:
             self._attachments_left[eio_sid] = pkt.attachment_count
         ack = pkt.id if pkt.packet_type == sio_packet.BINARY_EVENT else None

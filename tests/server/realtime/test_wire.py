@@ -9,6 +9,8 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 import socketio
 from aiohttp import web
@@ -79,6 +81,25 @@ def test_json_drops_lone_surrogate_escapes_and_reads_everything_else_as_orjson_d
         with pytest.raises(ValueError):
             loads(bad)
     assert loads(b'"\\ud83cok"') == "ok"
+
+
+async def test_a_raw_frame_with_a_lone_surrogate_or_unreadable_json_still_gets_its_ack(
+    served: tuple[wire.Server, str],
+) -> None:
+    _, base = served
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"{base.rstrip('/')}/socket.io/?EIO=4&transport=websocket") as ws:
+        assert (await ws.receive_str(timeout=5)).startswith("0{")
+        await ws.send_str("40")
+        assert (await ws.receive_str(timeout=5)).startswith("40{")
+        await ws.send_str('421["join","lobby\\ud83c"]')  # the escape, as JSON.stringify writes it
+        assert orjson.loads((await ws.receive_str(timeout=5))[3:])[0]["ok"] is True
+        await ws.send_str('422["join",{"room":')
+        ack = await ws.receive_str(timeout=5)
+        assert ack.startswith("432[")
+        assert orjson.loads(ack[3:])[0]["error"] == "invalid_input"
+        # The connection goes on.
+        await ws.send_str('423["join","lobby"]')
+        assert (await ws.receive_str(timeout=5)).startswith("433[")
 
 
 async def test_broadcast_reaches_the_room_only_and_skips_the_sender(served: tuple[wire.Server, str]) -> None:
