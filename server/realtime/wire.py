@@ -24,9 +24,9 @@ JSON is orjson: about five times faster than the standard library both ways here
 Chinese as UTF-8 (3 bytes a character) rather than \\uXXXX escapes (6).
 
 What the official client can send and the server does not take is refused where it arrives, with
-an answer the client can read: a binary attachment (events are JSON text) or a second argument
-(events carry one payload) gets an `invalid_input` ack, an unknown namespace a `connect_error`
-with a message. A lone UTF-16 surrogate (half an emoji, valid JSON that orjson refuses) is dropped
+an answer the client can read: a binary attachment (events are JSON text), a second argument
+(events carry one payload) or JSON that does not decode gets an `invalid_input` ack, an event
+nobody handles `unknown_event`, an unknown namespace a `connect_error` with a message. A lone UTF-16 surrogate (half an emoji, valid JSON that orjson refuses) is dropped
 from the text, and a long-polling payload carries as many packets as fit in its size limit
 (python-engineio's own cap, 16, dropped the rest unseen).
 """
@@ -257,6 +257,10 @@ class TextPacket(sio_packet.Packet):  # type: ignore[misc]
         return count
 
 
+# Handler names python-socketio calls itself; a client's event of that name is not one.
+_RESERVED = frozenset(socketio.AsyncServer.reserved_events)
+
+
 class Server(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -291,7 +295,7 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         if not data or not isinstance(data[0], str) or len(data) > 2 or "/" in self.namespace_handlers:
             return False
         handler = self.handlers.get("/", {}).get(data[0])
-        if handler is None:
+        if handler is None or data[0] in _RESERVED:  # "connect" is python-socketio's to call
             return False
         is_async = self._is_async.get(handler)
         if is_async is None:
@@ -332,21 +336,39 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         await self._refuse(eio_sid, pkt.namespace, ack, pkt.data, "events are JSON text: binary attachments are refused")
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
-        # Every Fieldcast event carries one payload (Realtime.on). With more, python-socketio
-        # calls the handler with too many arguments: a TypeError, and no ack ever.
-        if isinstance(data, list) and len(data) > 2:
-            await self._refuse(eio_sid, namespace, id, data, f"an event takes one payload argument, not {len(data) - 1}")
+        refusal = self._unanswerable(namespace or "/", data)
+        if refusal is not None:
+            await self._refuse(eio_sid, namespace, id, data, refusal[1], code=refusal[0])
             return
         await super()._handle_event(eio_sid, namespace, id, data)
 
-    async def _refuse(self, eio_sid: str, namespace: str | None, ack: int | None, data: Any, message: str) -> None:
-        """Logs a refused packet and answers `invalid_input` if the client asked for an ack."""
+    def _unanswerable(self, namespace: str, data: Any) -> tuple[str, str] | None:
+        """Why python-socketio would leave this event without an ack (a handler it cannot call,
+        or none at all), as (code, message); None if it will answer."""
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            return "invalid_input", "an event is a JSON array: [name, payload]"
+        name = data[0]
+        if name in _RESERVED or (
+            self._get_event_handler(name, namespace, ())[0] is None
+            and self._get_namespace_handler(namespace, ())[0] is None
+        ):
+            return "unknown_event", f"there is no event {name[:64]!r}"
+        # Every Fieldcast event carries one payload (Realtime.on); with more, the handler's call
+        # would fail with a TypeError.
+        if len(data) > 2:
+            return "invalid_input", f"an event takes one payload argument, not {len(data) - 1}"
+        return None
+
+    async def _refuse(
+        self, eio_sid: str, namespace: str | None, ack: int | None, data: Any, message: str, code: str = "invalid_input"
+    ) -> None:
+        """Logs a refused packet and answers `{"error": code, ...}` if the client asked for an ack."""
         namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         event = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else "?"
-        logger.warning("Socket.IO %s refused: %s", event[:64], message, extra={"sid": sid})
+        logger.warning("Socket.IO %s refused: %s", event[:64], message, extra={"sid": sid, "error": code})
         if ack is not None and sid is not None and self.manager.is_connected(sid, namespace):
-            reply = [error_reply("invalid_input", message)]
+            reply = [error_reply(code, message)]
             await self._send_packet(eio_sid, self.packet_class(sio_packet.ACK, namespace=namespace, id=ack, data=reply))
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:

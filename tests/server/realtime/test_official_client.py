@@ -83,7 +83,7 @@ async def test_chat_text_with_half_an_emoji_is_stored_without_the_half(
     assert asked["ok"] and asked["question"]["text"] == "什么时候发货", asked
 
 
-async def test_an_extra_argument_gets_an_error_ack(
+async def test_an_extra_argument_or_an_unknown_event_gets_an_error_ack(
     transport: str, sqlite_url: str, aiohttp_server: Callable[..., Any], aiohttp_client: Callable[..., Any]
 ) -> None:
     server = await start(aiohttp_server, sqlite_url)
@@ -94,7 +94,7 @@ async def test_an_extra_argument_gets_an_error_ack(
         [
             [emit("chat:join", {"room": room})],
             [emit("chat:send", {"room": room, "text": "两个参数"}, {"extra": True}), emit("join", {"room": room}, "x", 3)],
-            [emit("chat:history", {"room": room})],
+            [emit("chat:history", {"room": room}), emit("chat:sned", {"room": room, "text": "typo"})],
         ],
         transport=transport,
         cookies=cookies,
@@ -103,7 +103,9 @@ async def test_an_extra_argument_gets_an_error_ack(
     for refused in run.replies(1):
         assert refused["error"] == "invalid_input" and "argument" in refused["message"], refused
     # Refused before anything was done: nothing was stored.
-    assert run.reply(2)["messages"] == []
+    history, unknown = run.replies(2)
+    assert history["messages"] == []
+    assert unknown["error"] == "unknown_event" and "chat:sned" in unknown["message"], unknown
 
 
 async def test_binary_where_text_is_expected_is_refused(

@@ -97,9 +97,15 @@ async def test_a_raw_frame_with_a_lone_surrogate_or_unreadable_json_still_gets_i
         ack = await ws.receive_str(timeout=5)
         assert ack.startswith("432[")
         assert orjson.loads(ack[3:])[0]["error"] == "invalid_input"
+        # Names python-socketio calls itself, no name at all, or one nobody handles.
+        for n, frame in enumerate(('["connect",{}]', '["disconnect"]', "[]", '{"a":1}', '["nothing"]'), start=3):
+            await ws.send_str(f"42{n}{frame}")
+            ack = await ws.receive_str(timeout=5)
+            assert ack.startswith(f"43{n}["), ack
+            assert orjson.loads(ack[3:])[0]["error"] in ("unknown_event", "invalid_input"), ack
         # The connection goes on.
-        await ws.send_str('423["join","lobby"]')
-        assert (await ws.receive_str(timeout=5)).startswith("433[")
+        await ws.send_str('429["join","lobby"]')
+        assert (await ws.receive_str(timeout=5)).startswith("439[")
 
 
 async def test_broadcast_reaches_the_room_only_and_skips_the_sender(served: tuple[wire.Server, str]) -> None:
