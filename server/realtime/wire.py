@@ -22,6 +22,13 @@ its publish. A node skips its own messages coming back from Redis without decodi
 
 JSON is orjson: about five times faster than the standard library both ways here, and it writes
 Chinese as UTF-8 (3 bytes a character) rather than \\uXXXX escapes (6).
+
+What the official client can send and the server does not take is refused where it arrives, with
+an answer the client can read: a binary attachment (events are JSON text), a second argument
+(events carry one payload) or JSON that does not decode gets an `invalid_input` ack, an event
+nobody handles `unknown_event`, an unknown namespace a `connect_error` with a message. A lone UTF-16 surrogate (half an emoji, valid JSON that orjson refuses) is dropped
+from the text, and a long-polling payload carries as many packets as fit in its size limit
+(python-engineio's own cap, 16, dropped the rest unseen).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import struct
 from typing import Any
 
@@ -37,10 +45,12 @@ import orjson
 import socketio
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet as sio_packet
 
 from ..turn_batch import TurnBatch
+from .events import error_reply
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +68,35 @@ class OrJson:
 
     @staticmethod
     def loads(s: str | bytes, **_: Any) -> Any:
-        return orjson.loads(s)
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            return _without_lone_surrogates(s, exc)
+
+
+# A JSON string escape, as a unit: an escaped backslash (so that the JSON text "\\\\ud83c", a
+# backslash and then letters, is not read as an escape), a surrogate pair (one character), or a
+# lone surrogate (group 1).
+_ESCAPE = re.compile(r"\\(?:\\|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F][0-9a-fA-F]{2}))")
+
+
+def _without_lone_surrogates(s: str | bytes, error: orjson.JSONDecodeError) -> Any:
+    """The JSON that orjson refused for a lone UTF-16 surrogate escape, read without it.
+
+    JavaScript strings are UTF-16: `"好甜🍅".slice(0, -1)` keeps half the emoji, and JSON.stringify
+    writes it as "\\ud83c", valid JSON that orjson refuses and that no UTF-8 text (the database,
+    every reply) can hold. Half a character is not text, so it goes, as the chat's text cleaning
+    drops it; everything else is read exactly as orjson reads it. Any other error stands.
+    """
+    try:
+        text = s.decode() if isinstance(s, bytes) else s
+    except UnicodeDecodeError:
+        raise error from None
+    cleaned = _ESCAPE.sub(lambda m: "" if m.group(1) else m.group(0), text)
+    if cleaned == text:
+        raise error
+    logger.info("dropped a lone UTF-16 surrogate from a Socket.IO payload")
+    return orjson.loads(cleaned)
 
 
 def text_frame(text: str) -> bytes:
@@ -162,6 +200,15 @@ def _direct(socket: Any) -> Any:
 class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A long-polling client sends everything queued during a request as one payload of up to
+        # maxPayload (max_http_buffer_size) bytes. python-engineio refuses a payload of more than
+        # Payload.max_decode_packets packets (16), logs it and still answers 200, so the client
+        # never learns that its events were dropped. The size is the bound that matters (past it
+        # the answer is 400): a packet takes at least two bytes with its separator, so every
+        # payload within the size is decoded whole. The cap is python-engineio's, process-wide.
+        fits = (self.max_http_buffer_size + 1) // 2
+        if eio_payload.Payload.max_decode_packets < fits:
+            eio_payload.Payload.max_decode_packets = fits
         if self.async_mode == "aiohttp":
             drivers: dict[str, Any] = self._async  # type: ignore[has-type]
             self._async = {**drivers, "websocket": _WebSocket}
@@ -183,11 +230,35 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         await super().send_packet(sid, pkt)
 
 
+class UnreadablePacket(ValueError):
+    """A client's Socket.IO packet that does not decode; says which ack it asked for, if any."""
+
+    def __init__(self, reason: str, ack: int | None, namespace: str | None) -> None:
+        super().__init__(reason)
+        self.ack = ack
+        self.namespace = namespace
+
+
 class TextPacket(sio_packet.Packet):  # type: ignore[misc]
     """Fieldcast's events are JSON text, never bytes: python-socketio's walk of every payload
-    looking for bytes (~10% of a claim's CPU) is skipped, and bytes would fail to encode."""
+    looking for bytes (~10% of a claim's CPU) is skipped, and bytes would fail to encode. A client's
+    binary event is refused (Server._refuse_binary), never handed to a handler."""
 
     uses_binary_events = False
+
+    def decode(self, encoded_packet: str | bytes) -> int:
+        # The type, namespace and ack id come before the JSON: known when the JSON fails, so the
+        # client can be answered instead of left waiting.
+        try:
+            count: int = super().decode(encoded_packet)
+        except ValueError as exc:
+            asked = self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT)
+            raise UnreadablePacket(str(exc)[:200], self.id if asked else None, self.namespace) from exc
+        return count
+
+
+# Handler names python-socketio calls itself; a client's event of that name is not one.
+_RESERVED = frozenset(socketio.AsyncServer.reserved_events)
 
 
 class Server(socketio.AsyncServer):  # type: ignore[misc]
@@ -196,6 +267,8 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         self.eio.fc_event = self._fast_event
         self._fast_tasks: set[asyncio.Task[None]] = set()
         self._is_async: dict[Any, bool] = {}
+        # Engine.IO sid -> binary attachments still to come for a refused binary packet.
+        self._attachments_left: dict[str, int] = {}
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return EngineServer
@@ -203,9 +276,9 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
     def _fast_event(self, socket: Any, text: str) -> bool:
         """Dispatch a Socket.IO event that arrived on a websocket, as python-socketio would
         (a task per event running its handler, then the ack if one was asked for), or return
-        False to leave it to python-socketio: anything but an event for the default namespace
-        with a coroutine handler of its own from a connected client, or a packet over the size
-        limit (Engine.IO refuses those)."""
+        False to leave it to python-socketio: anything but an event with one payload for the
+        default namespace with a coroutine handler of its own from a connected client, or a packet
+        over the size limit (Engine.IO refuses those), or JSON that orjson refuses as it is."""
         if not socket.upgraded or socket.upgrading or len(text) > self.eio.max_http_buffer_size:
             return False
         # "4" Engine.IO message, "2" Socket.IO event, then an ack id if one is wanted, then the
@@ -219,10 +292,10 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
             data = orjson.loads(text[start:])
         except orjson.JSONDecodeError:
             return False
-        if not data or not isinstance(data[0], str) or "/" in self.namespace_handlers:
+        if not data or not isinstance(data[0], str) or len(data) > 2 or "/" in self.namespace_handlers:
             return False
         handler = self.handlers.get("/", {}).get(data[0])
-        if handler is None:
+        if handler is None or data[0] in _RESERVED:  # "connect" is python-socketio's to call
             return False
         is_async = self._is_async.get(handler)
         if is_async is None:
@@ -235,6 +308,84 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         self._fast_tasks.add(task)
         task.add_done_callback(self._fast_tasks.discard)
         return True
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        left = self._attachments_left.get(eio_sid)
+        if left is not None:  # an attachment of a refused binary packet: it goes with it
+            if left > 1:
+                self._attachments_left[eio_sid] = left - 1
+            else:
+                del self._attachments_left[eio_sid]
+            return
+        try:
+            if isinstance(data, str) and data[:1] in ("5", "6"):  # BINARY_EVENT, BINARY_ACK
+                await self._refuse_binary(eio_sid, data)
+            else:
+                await super()._handle_eio_message(eio_sid, data)
+        except UnreadablePacket as exc:
+            await self._refuse(eio_sid, exc.namespace, exc.ack, None, f"the packet is not readable JSON ({exc})")
+
+    async def _refuse_binary(self, eio_sid: str, data: str) -> None:
+        """Events are JSON text. python-socketio would put the attachments back in place as bytes,
+        and pydantic's lax mode reads bytes as a str: `{text: Buffer}` would be stored and
+        broadcast. So a binary packet is refused whole, with an `invalid_input` ack when asked."""
+        pkt = self.packet_class(encoded_packet=data)
+        if pkt.attachment_count:
+            self._attachments_left[eio_sid] = pkt.attachment_count
+        ack = pkt.id if pkt.packet_type == sio_packet.BINARY_EVENT else None
+        await self._refuse(eio_sid, pkt.namespace, ack, pkt.data, "events are JSON text: binary attachments are refused")
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        refusal = self._unanswerable(namespace or "/", data)
+        if refusal is not None:
+            await self._refuse(eio_sid, namespace, id, data, refusal[1], code=refusal[0])
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    def _unanswerable(self, namespace: str, data: Any) -> tuple[str, str] | None:
+        """Why python-socketio would leave this event without an ack (a handler it cannot call,
+        or none at all), as (code, message); None if it will answer."""
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            return "invalid_input", "an event is a JSON array: [name, payload]"
+        name = data[0]
+        if name in _RESERVED or (
+            self._get_event_handler(name, namespace, ())[0] is None
+            and self._get_namespace_handler(namespace, ())[0] is None
+        ):
+            return "unknown_event", f"there is no event {name[:64]!r}"
+        # Every Fieldcast event carries one payload (Realtime.on); with more, the handler's call
+        # would fail with a TypeError.
+        if len(data) > 2:
+            return "invalid_input", f"an event takes one payload argument, not {len(data) - 1}"
+        return None
+
+    async def _refuse(
+        self, eio_sid: str, namespace: str | None, ack: int | None, data: Any, message: str, code: str = "invalid_input"
+    ) -> None:
+        """Logs a refused packet and answers `{"error": code, ...}` if the client asked for an ack."""
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        event = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else "?"
+        logger.warning("Socket.IO %s refused: %s", event[:64], message, extra={"sid": sid, "error": code})
+        if ack is not None and sid is not None and self.manager.is_connected(sid, namespace):
+            reply = [error_reply(code, message)]
+            await self._send_packet(eio_sid, self.packet_class(sio_packet.ACK, namespace=namespace, id=ack, data=reply))
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._attachments_left.pop(eio_sid, None)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        """python-socketio refuses an unknown namespace with a bare string, where the 4.x
+        clients read `data.message` (an empty error): the refusal says which namespace."""
+        ns = namespace or "/"
+        if not (ns in self.handlers or ns in self.namespace_handlers or self.namespaces == "*" or ns in self.namespaces):
+            logger.warning("Socket.IO connect to unknown namespace %s refused", ns[:64])
+            known = ", ".join(sorted({*self.handlers, *self.namespace_handlers}))
+            message = {"message": f"no namespace {ns[:64]} here (this server has: {known})"}
+            await self._send_packet(eio_sid, self.packet_class(sio_packet.CONNECT_ERROR, data=message, namespace=ns))
+            return
+        await super()._handle_connect(eio_sid, namespace, data)
 
     async def _run_fast(self, handler: Any, sid: str, eio_sid: str, ack: int | None, args: list[Any]) -> None:
         try:

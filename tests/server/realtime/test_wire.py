@@ -9,6 +9,8 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 import socketio
 from aiohttp import web
@@ -65,6 +67,45 @@ def test_text_frame_headers_follow_rfc6455() -> None:
         assert frame.startswith(header) and len(frame) == len(header) + n
     # Length counts bytes, not characters: Chinese is 3 bytes a character in UTF-8.
     assert wire.text_frame("番茄") == b"\x81\x06" + "番茄".encode()
+
+
+def test_json_drops_lone_surrogate_escapes_and_reads_everything_else_as_orjson_does() -> None:
+    loads = wire.OrJson.loads
+    assert loads('["chat:send",{"text":"\\u597d\\u751c\\ud83c"}]') == ["chat:send", {"text": "好甜"}]
+    assert loads('"\\udf45x\\ud83c\\ud83c\\udf45"') == "x🍅"  # a lone low one; a lone high before a pair
+    assert loads('{"\\ud800k": "\\ud83d\\ude00"}') == {"k": "😀"}
+    # An escaped backslash followed by letters is text, not an escape.
+    assert loads('["\\\\ud83c", "\\\\\\ud83c"]') == ["\\ud83c", "\\"]
+    # orjson's other refusals stand (the standard library would take NaN).
+    for bad in ('[NaN, "\\ud83c"]', '["\\ud83c"', '[1e999]', "[" * 2000 + "]" * 2000):
+        with pytest.raises(ValueError):
+            loads(bad)
+    assert loads(b'"\\ud83cok"') == "ok"
+
+
+async def test_a_raw_frame_with_a_lone_surrogate_or_unreadable_json_still_gets_its_ack(
+    served: tuple[wire.Server, str],
+) -> None:
+    _, base = served
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"{base.rstrip('/')}/socket.io/?EIO=4&transport=websocket") as ws:
+        assert (await ws.receive_str(timeout=5)).startswith("0{")
+        await ws.send_str("40")
+        assert (await ws.receive_str(timeout=5)).startswith("40{")
+        await ws.send_str('421["join","lobby\\ud83c"]')  # the escape, as JSON.stringify writes it
+        assert orjson.loads((await ws.receive_str(timeout=5))[3:])[0]["ok"] is True
+        await ws.send_str('422["join",{"room":')
+        ack = await ws.receive_str(timeout=5)
+        assert ack.startswith("432[")
+        assert orjson.loads(ack[3:])[0]["error"] == "invalid_input"
+        # Names python-socketio calls itself, no name at all, or one nobody handles.
+        for n, frame in enumerate(('["connect",{}]', '["disconnect"]', "[]", '{"a":1}', '["nothing"]'), start=3):
+            await ws.send_str(f"42{n}{frame}")
+            ack = await ws.receive_str(timeout=5)
+            assert ack.startswith(f"43{n}["), ack
+            assert orjson.loads(ack[3:])[0]["error"] in ("unknown_event", "invalid_input"), ack
+        # The connection goes on.
+        await ws.send_str('429["join","lobby"]')
+        assert (await ws.receive_str(timeout=5)).startswith("439[")
 
 
 async def test_broadcast_reaches_the_room_only_and_skips_the_sender(served: tuple[wire.Server, str]) -> None:
