@@ -4,6 +4,7 @@ the event loop the async tests run on."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvloop
+from pytest_asyncio import is_async_test
 
 from server.config import Settings
 
@@ -21,6 +23,9 @@ from server.config import Settings
 # (FIELDCAST_EVENT_LOOP=asyncio is supported), their ids ending in [uvloop] / [asyncio].
 # pytest-asyncio 1.x takes the loops from this hook (overriding `event_loop_policy` is deprecated);
 # it parametrises each async test, and the async fixtures it uses, with the factories returned.
+# A sync test is not parametrised, so an async fixture it asked for would run on the standard
+# loop: pytest_collection_modifyitems refuses that. The browser tests need no exception:
+# playwright's driver subprocess and pipes work on uvloop.
 EVENT_LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "uvloop": uvloop.new_event_loop,
     "asyncio": asyncio.new_event_loop,
@@ -39,6 +44,20 @@ def pytest_asyncio_loop_factories(
     if item.get_closest_marker("both_loops") is not None:
         return EVENT_LOOPS
     return {"uvloop": EVENT_LOOPS["uvloop"]}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function) or is_async_test(item):
+            continue
+        for name, defs in item._fixtureinfo.name2fixturedefs.items():
+            func = defs[-1].func
+            if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: async fixture {name!r} in a sync test would run on the standard "
+                    "loop, not uvloop: make the test async"
+                )
+
 
 PG_ADMIN_DSN = os.environ.get("FIELDCAST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

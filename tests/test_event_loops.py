@@ -4,6 +4,7 @@ a change to tests/conftest.py that quietly put the suite back on the standard lo
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +52,27 @@ def test_both_loops_makes_two_tests_and_the_default_one() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     ids = {line.split("::", 1)[1] for line in out.stdout.splitlines() if "::" in line}
-    assert ids == {
+    async_tests = ("test_an_async_test_runs", "test_its_async_fixtures", "test_a_both_loops_test")
+    assert {i for i in ids if i.startswith(async_tests)} == {
         "test_an_async_test_runs_on_uvloop_by_default",
         "test_its_async_fixtures_share_its_uvloop",
         "test_a_both_loops_test_runs_on_the_loop_its_id_names[uvloop]",
         "test_a_both_loops_test_runs_on_the_loop_its_id_names[asyncio]",
-        "test_both_loops_makes_two_tests_and_the_default_one",
     }
+
+
+def test_an_async_fixture_in_a_sync_test_is_refused_at_collection(tmp_path: Path) -> None:
+    """pytest-asyncio would run such a fixture on the standard loop, unnoticed."""
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+    (tmp_path / "test_sync.py").write_text(
+        "import pytest\n\n"
+        "@pytest.fixture\nasync def opened() -> int:\n    return 1\n\n"
+        "def test_sync(opened: int) -> None:\n    assert opened == 1\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-o", "asyncio_mode=auto", str(tmp_path)],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == pytest.ExitCode.USAGE_ERROR, out.stdout + out.stderr
+    assert "test_sync.py::test_sync: async fixture 'opened' in a sync test" in out.stderr
