@@ -23,6 +23,7 @@ async def shop(database_url: str, aiohttp_client: Callable[..., Any], tmp_path: 
     return await make_shop(client)
 
 
+@pytest.mark.both_loops
 async def test_buyer_places_an_order_priced_line_by_line_and_a_retry_returns_the_first_answer(shop: Shop) -> None:
     buyer = (await make_buyers(shop.client, 1, shop.community["id"]))[0]
     headers = await csrf(shop.client, buyer)

@@ -65,6 +65,7 @@ async def mqtt_client(aiohttp_client: Any, sqlite_url: str) -> Any:
     return client
 
 
+@pytest.mark.both_loops
 @pytest.mark.media
 async def test_a_device_publishing_over_mqtt_changes_the_panel_and_is_stored(mqtt_client: Any) -> None:
     client = mqtt_client

@@ -58,6 +58,7 @@ def reference_frame(client: TestClient, room_id: str, source_rgb: np.ndarray) ->
     return planes_to_rgb(y, u, v), box
 
 
+@pytest.mark.both_loops
 @pytest.mark.parametrize("codec", ["H264", "VP8"])
 async def test_viewer_sees_publisher_with_lower_third(client: TestClient, codec: str) -> None:
     key = await add_room(client, "farm")

@@ -6,20 +6,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiomqtt
 import pytest
-import uvloop
 
 from server.integrations.mqtt_subscriber import Message, MqttSubscriber
 
 HOST, PORT = "127.0.0.1", 1883
-# uvloop is what `fieldcast serve` runs on by default (Settings.event_loop); its transports are
-# not asyncio.Transport subclasses, so the subscriber is checked on both loops.
-LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
-    "uvloop": uvloop.new_event_loop, "asyncio": asyncio.new_event_loop,
-}
 
 
 @pytest.fixture
@@ -107,29 +101,26 @@ async def test_the_broker_keeps_messages_over_the_size_limit_from_us(names: tupl
         assert subscriber.connected
 
 
-@pytest.mark.parametrize("loop", LOOPS)
-def test_messages_from_mosquitto_pub_arrive_on_either_event_loop(loop: str, names: tuple[str, str]) -> None:
+# The tests here run on uvloop, as `fieldcast serve` does (tests/conftest.py); its transports are
+# not asyncio.Transport subclasses, so this one also runs on the standard loop.
+@pytest.mark.both_loops
+async def test_messages_from_mosquitto_pub_arrive_on_either_event_loop(names: tuple[str, str]) -> None:
     mosquitto_pub = shutil.which("mosquitto_pub")
     assert mosquitto_pub is not None, "mosquitto_pub is missing: run scripts/setup.sh test"
     topic_filter, client_id = names
     topic = topic_filter.replace("+", "truck-7")
     lines = [f'{{"temperature": {i / 10}}}' for i in range(40)]
 
-    async def run() -> list[Message]:
-        async with MqttSubscriber(HOST, PORT, client_id) as subscriber:
-            await subscriber.subscribe(topic_filter)
-            # A publisher nobody here wrote: Mosquitto's own client, one message per stdin line.
-            proc = await asyncio.create_subprocess_exec(
-                mosquitto_pub, "-h", HOST, "-p", str(PORT), "-V", "mqttv5", "-q", "1", "-t", topic, "-l",
-                stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-            _, err = await asyncio.wait_for(proc.communicate("\n".join(lines).encode() + b"\n"), 10)
-            assert proc.returncode == 0, err.decode()
-            got = await take(subscriber, len(lines))
-            subscriber.ack(m.packet_id for m in got)
-            assert subscriber.connected
-            return got
-
-    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
-        got = runner.run(run())
+    async with MqttSubscriber(HOST, PORT, client_id) as subscriber:
+        await subscriber.subscribe(topic_filter)
+        # A publisher nobody here wrote: Mosquitto's own client, one message per stdin line.
+        proc = await asyncio.create_subprocess_exec(
+            mosquitto_pub, "-h", HOST, "-p", str(PORT), "-V", "mqttv5", "-q", "1", "-t", topic, "-l",
+            stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate("\n".join(lines).encode() + b"\n"), 10)
+        assert proc.returncode == 0, err.decode()
+        got = await take(subscriber, len(lines))
+        subscriber.ack(m.packet_id for m in got)
+        assert subscriber.connected
     assert [m.payload.decode() for m in got] == lines
     assert all(m.topic == topic and m.packet_id for m in got)

@@ -127,6 +127,7 @@ async def test_broadcast_reaches_the_room_only_and_skips_the_sender(served: tupl
             await c.disconnect()
 
 
+@pytest.mark.both_loops
 async def test_long_polling_clients_get_broadcasts_through_engineio(served: tuple[wire.Server, str]) -> None:
     sio, base = served
     ws_log: list[tuple[str, Any]] = []
