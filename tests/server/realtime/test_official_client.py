@@ -34,10 +34,11 @@ async def start(aiohttp_server: Callable[..., Any], url: str) -> TestServer:
 async def signed_up(server: TestServer, aiohttp_client: Callable[..., Any], nickname: str) -> dict[str, str]:
     """A buyer's browser cookies (session + device), signed up over HTTP."""
     http: TestClient[Any, Any] = await aiohttp_client(server)
-    resp = await http.post(
-        "/api/auth/register", json={"identifier": f"{nickname}@example.com", "password": PASSWORD, "nickname": nickname}
-    )
-    assert resp.status == 201, await resp.text()
+    identifier = f"{nickname}@example.com"
+    resp = await http.post("/api/auth/register", json={"identifier": identifier, "password": PASSWORD, "nickname": nickname})
+    assert resp.status == 202, await resp.text()  # the same answer whether or not the account existed
+    resp = await http.post("/api/auth/login", json={"identifier": identifier, "password": PASSWORD})
+    assert resp.status == 200, await resp.text()
     jar = http.session.cookie_jar.filter_cookies(http.make_url("/api/"))
     return {name: morsel.value for name, morsel in jar.items()}
 
