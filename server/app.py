@@ -129,7 +129,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = db
     app[ROOMS] = SqlRoomRepository(db)
     app[TOKENS] = SqlTokenRepository(db)
-    app[GRANTS] = GrantService(SqlGrantRepository(db), changed=grants_changed)
+    grants = SqlGrantRepository(db)
+    app[GRANTS] = GrantService(grants, changed=grants_changed)
     app[SECRET] = await server_secret(db, "cookies")
     app[ACCOUNTS] = AccountService(
         SqlUserRepository(db),
@@ -140,6 +141,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         limiter=limiter,
         limits=sign_in_limits(settings),
         identity=identity,
+        grants=grants,
     )
     yield
     if shared is not None:

@@ -19,11 +19,13 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.cli import demo_settings
 from server.config import Settings
+from server.domain.accounts.grants import user_subject
 from server.domain.accounts.limits import MemoryAttemptLimiter
 from server.domain.accounts.roles import Role
 from server.domain.accounts.users import User
-from server.http.keys import ACCOUNTS
+from server.http.keys import ACCOUNTS, GRANTS
 from tests.conftest import make_settings
+from tests.helpers import add_room
 
 REDIS_URL = os.environ.get("FIELDCAST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 PHONE = "13900139000"
@@ -154,6 +156,14 @@ async def test_a_code_alone_does_not_open_a_staff_account_with_a_password(
         ok = await client.post("/api/auth/login", json={"identifier": ident, "password": "farm-password-1"})
         assert ok.status == 200 and (await ok.json())["user"]["role"] == role.value
         await client.post("/api/auth/logout", headers={"X-CSRF-Token": (await ok.json())["csrf"]})
+    # A buyer whose power is a room grant (moderator of one room) is staff too.
+    appointed = await accounts.register("appointed@example.com", "farm-password-2")
+    assert appointed.id is not None and appointed.role is Role.VIEWER
+    await add_room(client, "farm")
+    await client.app[GRANTS].grant(Role.OPERATOR, "test", "farm", user_subject(appointed.id), Role.MODERATOR)
+    await client.post("/api/auth/code", json={"identifier": "appointed@example.com"})
+    resp = await client.post("/api/auth/code/verify", json={"identifier": "appointed@example.com", "code": sent[-1]})
+    assert resp.status == 403 and "password" in (await resp.json())["message"]
     # A viewer with a password, and a staff account without one, still sign in by code.
     await accounts.register("buyer@example.com", "tomato-2026")
     await accounts.users.add(User(None, "mod@example.com", "mod", Role.MODERATOR, None, datetime.now(UTC)))

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from .errors import NoLiveCode, WrongCode
 from .limits import Limit, MemoryAttemptLimiter, SignInLimits, TooManyAttempts
-from .grants import user_subject
+from .grants import GrantRepository, user_subject
 from .identity import Change, IdentityChanges
 from .passwords import hash_password, verify_password
 from .ports import AttemptLimiter, InviteRepository, LoginCodeRepository, SessionRepository, UserRepository
@@ -74,6 +74,7 @@ class AccountService:
         limiter: AttemptLimiter | None = None,
         limits: SignInLimits = DEFAULT_LIMITS,
         identity: IdentityChanges | None = None,
+        grants: GrantRepository | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -87,6 +88,8 @@ class AccountService:
         self.on_code = on_code or (lambda ident, code: None)
         # Told of sign-outs and role changes, so open connections lose what the account lost.
         self.identity = identity
+        # Room grants make an account staff too (a buyer appointed moderator of one room).
+        self.grants = grants
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -198,8 +201,8 @@ class AccountService:
         if not await self.codes.use(ident, code_hash):
             raise NoLiveCode("the code has already been used: ask for a new one")
         user = await self.users.by_identifier(ident)
-        if user is not None and user.password_hash and user.role in STAFF_ROLES:
-            logger.warning("code sign-in refused for a %s account", user.role.value, extra={"user": user.id})
+        if user is not None and user.password_hash and await self._is_staff(user):
+            logger.warning("code sign-in refused for a staff account (%s)", user.role.value, extra={"user": user.id})
             raise Forbidden("this account signs in with its password, not with a code alone")
         await self._succeeded("guess", ident, ip)
         if user is None:
@@ -212,6 +215,14 @@ class AccountService:
                 if user is None:
                     raise
         return await self._open_session(user)
+
+    async def _is_staff(self, user: User) -> bool:
+        if user.role in STAFF_ROLES:
+            return True
+        return (
+            self.grants is not None and user.id is not None
+            and bool(await self.grants.for_subject(user_subject(user.id)))
+        )
 
     async def _open_session(self, user: User) -> SignedIn:
         assert user.id is not None
