@@ -11,8 +11,6 @@ from aiohttp import web
 from streams.manager import MediaServer
 
 from .config import Settings
-from .domain.accounts.limits import Limit, MemoryAttemptLimiter, SignInLimits
-from .domain.accounts.ports import AttemptLimiter
 from .domain.accounts.grants import GrantService, Subject
 from .domain.accounts.identity import (
     Change,
@@ -20,6 +18,8 @@ from .domain.accounts.identity import (
     IdentityVersions,
     MemoryIdentityVersions,
 )
+from .domain.accounts.limits import Limit, MemoryAttemptLimiter, SignInLimits
+from .domain.accounts.ports import AttemptLimiter
 from .domain.accounts.service import AccountService
 from .features import chat as chat_feature
 from .features import commerce as commerce_feature
@@ -31,8 +31,6 @@ from .http import accounts, health, pages, rooms, whep, whip
 from .http.auth import session_middleware
 from .http.cors import cors_middleware
 from .http.errors import error_middleware
-from .http.origin import origin_middleware
-from .http.timeouts import body_deadline_middleware
 from .http.keys import (
     ACCOUNTS,
     DATABASE,
@@ -45,6 +43,8 @@ from .http.keys import (
     SETTINGS,
     TOKENS,
 )
+from .http.origin import origin_middleware
+from .http.timeouts import body_deadline_middleware
 from .media import ice_options, open_live_room, whep_limits
 from .persistence.accounts import (
     SqlInviteRepository,

@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from streams.errors import BadOffer, PublisherBusy, StreamError, TooManySessions, UnknownSession, UnsupportedPatch
+from streams.errors import (
+    BadOffer,
+    PublisherBusy,
+    StreamError,
+    TooManySessions,
+    UnknownSession,
+    UnsupportedPatch,
+)
 
 from ..domain.accounts.limits import TooManyAttempts
 from ..domain.commerce.errors import IdempotencyKeyReused

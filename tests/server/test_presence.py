@@ -11,9 +11,9 @@ import socketio
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from tests.conftest import make_settings
 from server.http.keys import ROOMS
 from server.media import open_live_room
+from tests.conftest import make_settings
 from tests.helpers import add_room, watch
 
 pytestmark = pytest.mark.timeout(60)

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.http.keys import MEDIA
 from streams.fit import fit_into
-from streams.yuv import planes_to_rgb, plane_views
+from streams.yuv import plane_views, planes_to_rgb
 from tests.conftest import make_settings
 from tests.helpers import PatternTrack, add_room, publish, region_mean, watch
 

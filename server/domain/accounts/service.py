@@ -11,11 +11,17 @@ from typing import Any
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from .errors import NoLiveCode, WrongCode
-from .limits import Limit, MemoryAttemptLimiter, SignInLimits, TooManyAttempts
 from .grants import GrantRepository, user_subject
 from .identity import Change, IdentityChanges
+from .limits import Limit, MemoryAttemptLimiter, SignInLimits, TooManyAttempts
 from .passwords import hash_password, verify_password
-from .ports import AttemptLimiter, InviteRepository, LoginCodeRepository, SessionRepository, UserRepository
+from .ports import (
+    AttemptLimiter,
+    InviteRepository,
+    LoginCodeRepository,
+    SessionRepository,
+    UserRepository,
+)
 from .roles import Role
 from .sessions import (
     CODE_ATTEMPTS,
