@@ -39,10 +39,16 @@ class Kind(StrEnum):
     VIEWER = "viewer"  # signed in, no staff role
     MODERATOR = "moderator"
     HOST = "host"
+    # The same roles granted in another room: in this world's room they are only signed-in buyers.
+    MODERATOR_ELSEWHERE = "moderator_elsewhere"
+    HOST_ELSEWHERE = "host_elsewhere"
     OPERATOR = "operator"
     STREAM_KEY = "stream_key"  # the room's stream key as a Bearer token (OBS, the studio page)
     DEVICE = "device"  # a sensor device's token as a Bearer token
     WEBHOOK = "webhook"  # the payment provider: no account, a valid signature over the body
+
+
+ELSEWHERE = "elsewhere"  # the other room, where the *_ELSEWHERE callers hold their grants
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,13 @@ class World:
         """Fresh credentials of `kind` (for calls that end them, such as signing out)."""
         if kind is Kind.VIEWER:
             return await csrf(self.client, (await make_buyers(self.client, 1, self.shop.community["id"], prefix="v"))[0])
-        role = {Kind.MODERATOR: Role.MODERATOR, Kind.HOST: Role.HOST, Kind.OPERATOR: Role.OPERATOR}[kind]
-        buyer = (await make_buyers(self.client, 1, self.shop.community["id"], prefix=kind.value[:3]))[0]
-        await grant(self, buyer, role, self.shop.room)
+        role, room = {
+            Kind.MODERATOR: (Role.MODERATOR, self.shop.room), Kind.HOST: (Role.HOST, self.shop.room),
+            Kind.OPERATOR: (Role.OPERATOR, self.shop.room),
+            Kind.MODERATOR_ELSEWHERE: (Role.MODERATOR, ELSEWHERE), Kind.HOST_ELSEWHERE: (Role.HOST, ELSEWHERE),
+        }[kind]
+        buyer = (await make_buyers(self.client, 1, self.shop.community["id"], prefix=kind.value[:3] + kind.value[-3:]))[0]
+        await grant(self, buyer, role, room)
         return await csrf(self.client, buyer)
 
     async def call(self, method: str, path: str, kind: Kind, payload: Payload | None,
@@ -117,7 +127,8 @@ async def build_world(client: TestClient) -> World:
     world.callers[Kind.ANONYMOUS] = {}
     world.callers[Kind.WEBHOOK] = {}
     world.callers[Kind.VIEWER] = await csrf(client, viewer)
-    for kind in (Kind.MODERATOR, Kind.HOST, Kind.OPERATOR):
+    await add_room(client, ELSEWHERE)
+    for kind in (Kind.MODERATOR, Kind.HOST, Kind.OPERATOR, Kind.MODERATOR_ELSEWHERE, Kind.HOST_ELSEWHERE):
         world.callers[kind] = await world.signed_in(kind)
     world.callers[Kind.STREAM_KEY] = {"Authorization": f"Bearer {shop.stream_key}"}
 
