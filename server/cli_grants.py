@@ -114,11 +114,16 @@ async def _user_id(ctx: Accounts, identifier: str) -> int:
     return user.id
 
 
-async def _grant_rooms(ctx: Accounts, subject: Subject, role: Role, rooms: list[str]) -> None:
+async def _check_rooms(ctx: Accounts, role: Role, rooms: list[str]) -> None:
+    """`--room` fits the role and every room exists: checked before the account or token is made."""
     if rooms and role not in (Role.HOST, Role.MODERATOR):
         raise InvalidInput("--room goes with --role host or --role moderator (operators are global)")
     for room_id in rooms:
         await _room_exists(ctx, room_id)
+
+
+async def _grant_rooms(ctx: Accounts, subject: Subject, role: Role, rooms: list[str]) -> None:
+    """Grant rooms that `_check_rooms` has passed."""
     for room_id in rooms:
         await ctx.grants.grant(Role.OPERATOR, BY, room_id, subject, role)
         print(f"  {role.value} of room {room_id}")
@@ -129,10 +134,7 @@ async def user_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.user_cmd == "create":
             role = Role(args.role)
             rooms: list[str] = args.room or []
-            if rooms and role not in (Role.HOST, Role.MODERATOR):
-                raise InvalidInput("--room goes with --role host or --role moderator (operators are global)")
-            for room_id in rooms:
-                await _room_exists(ctx, room_id)
+            await _check_rooms(ctx, role, rooms)
             password = args.password or getpass.getpass("password: ")
             user = await ctx.accounts.register(args.identifier, password, args.nickname, role=role)
             assert user.id is not None
@@ -159,10 +161,7 @@ async def token_command(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         role = Role(args.role)
         rooms: list[str] = args.room or []
-        if rooms and role not in (Role.HOST, Role.MODERATOR):
-            raise InvalidInput("--room goes with --role host or --role moderator (operators are global)")
-        for room_id in rooms:
-            await _room_exists(ctx, room_id)
+        await _check_rooms(ctx, role, rooms)
         secret = new_secret("fc")
         token = await ctx.tokens.add(ApiToken(None, args.label, role, hash_secret(secret), datetime.now(UTC)))
         assert token.id is not None

@@ -34,3 +34,14 @@ async def browser(aiohttp_client: Callable[..., Any]) -> AsyncIterator[Any]:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         await b.close()
+
+
+async def open_page(browser: Any, url: str, *, viewport: dict[str, int] = PHONE, locale: str = "zh-CN") -> Any:
+    """A page in a fresh context; `page.errors` collects the page's uncaught errors."""
+    ctx = await browser.new_context(viewport=viewport, locale=locale)
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    await page.goto(url)
+    return page

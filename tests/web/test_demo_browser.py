@@ -20,6 +20,8 @@ from server.features.trace_overlay import PANEL, QR
 from server.http.keys import MEDIA
 from tests.conftest import make_settings
 
+from .conftest import open_page
+
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 
 ROOM = "demo-farm"
@@ -36,23 +38,13 @@ async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestSer
     return srv
 
 
-async def open_page(browser: Any, url: str, viewport: dict[str, int]) -> Any:
-    ctx = await browser.new_context(viewport=viewport, locale="zh-CN")
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    await page.goto(url)
-    return page
-
-
 def shots() -> Path | None:
     out = os.environ.get("FIELDCAST_SAVE_SCREENSHOTS")
     return Path(out) if out else None
 
 
 async def test_the_demo_batch_trace_page_verifies_in_the_browser(server: TestServer, browser: Any) -> None:
-    page = await open_page(browser, str(server.make_url(f"/01/{GTIN}/10/{LOT}")), PHONE_412)
+    page = await open_page(browser, str(server.make_url(f"/01/{GTIN}/10/{LOT}")), viewport=PHONE_412)
     await page.wait_for_function("window.fieldcastTrace && window.fieldcastTrace.verdict", timeout=15000)
     verdict = await page.evaluate("window.fieldcastTrace.verdict")
     assert verdict["ok"], verdict["steps"]
@@ -79,7 +71,7 @@ def stream_boxes(server: TestServer) -> dict[str, tuple[int, int, int, int]]:
 
 
 async def test_on_a_phone_the_page_leaves_the_pictures_overlays_uncovered(server: TestServer, browser: Any) -> None:
-    page = await open_page(browser, str(server.make_url(f"/r/{ROOM}")), PHONE_412)
+    page = await open_page(browser, str(server.make_url(f"/r/{ROOM}")), viewport=PHONE_412)
     await page.wait_for_function("window.fieldcastViewer && window.fieldcastViewer.state === 'playing'", timeout=15000)
     await page.wait_for_function("document.getElementById('video').videoWidth > 0", timeout=10000)
     await page.wait_for_selector("#sound", state="visible", timeout=5000)  # muted autoplay: the sound pill shows

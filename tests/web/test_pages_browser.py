@@ -12,7 +12,7 @@ from server.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import add_room
 
-from .conftest import PHONE
+from .conftest import open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 
@@ -23,16 +23,6 @@ DESKTOP = {"width": 1366, "height": 768}
 async def server(sqlite_url: str, aiohttp_server: Callable[..., Any]) -> TestServer:
     srv: TestServer = await aiohttp_server(create_app(make_settings(sqlite_url)))
     return srv
-
-
-async def open_page(browser: Any, url: str, *, viewport: dict[str, int] = PHONE, locale: str = "zh-CN") -> Any:
-    ctx = await browser.new_context(viewport=viewport, locale=locale)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    await page.goto(url)
-    return page
 
 
 async def frames(page: Any) -> int:

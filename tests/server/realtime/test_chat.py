@@ -29,14 +29,6 @@ async def start(aiohttp_server: Callable[..., Any], url: str, **settings: Any) -
     return server
 
 
-@pytest.fixture
-async def peers() -> Any:
-    made: list[Peer] = []
-    yield made
-    for peer in made:
-        await peer.disconnect()
-
-
 @pytest.mark.both_loops
 async def test_history_on_join_carries_the_last_messages_in_order_and_anonymous_viewers_only_read(
     database_url: str, aiohttp_server: Callable[..., Any], aiohttp_client: Callable[..., Any], peers: list[Peer]

@@ -39,14 +39,6 @@ async def start(aiohttp_server: Callable[..., Any], url: str, **settings: Any) -
     return server
 
 
-@pytest.fixture
-async def peers() -> Any:
-    made: list[Peer] = []
-    yield made
-    for peer in made:
-        await peer.disconnect()
-
-
 async def disconnected(peer: Peer, timeout: float = 10) -> None:
     await asyncio.wait_for(peer.disconnected.wait(), timeout)
 
