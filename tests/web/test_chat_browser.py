@@ -16,7 +16,7 @@ from server.http.keys import ACCOUNTS
 from tests.conftest import make_settings
 from tests.helpers import add_room, staff_account
 
-from .test_pages_browser import PHONE, open_page
+from .conftest import PHONE, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
